@@ -1,0 +1,274 @@
+// Single-symbol L3 limit order book: price-time FIFO per level, O(1) lookup by order id.
+//
+// Storage is index-based so nothing on the hot path allocates once pools have grown:
+//  - orders live in a pool, linked into their level's FIFO by prev/next indices;
+//  - levels live in a pool with stable indices; each side keeps a vector of (price, level index)
+//    sorted so the best price is at the back. Activity clusters at the touch, so inserting or
+//    erasing a level moves only the few entries between it and the back.
+// The book is pure state: the venue book builder and the matching engine both drive it.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "minihft/lob/id_map.hpp"
+#include "minihft/lob/types.hpp"
+
+namespace minihft {
+
+class OrderBook {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  struct Order {
+    OrderId id;
+    Price price;
+    Qty qty;
+    Nanos ts;       // time the order took its current queue position
+    uint64_t tag;   // owner data for the caller (account, flags); the book never reads it
+    uint32_t prev;  // towards the head (older)
+    uint32_t next;  // towards the tail (newer)
+    uint32_t level;
+    Side side;
+  };
+
+  struct Level {
+    Price price;
+    Qty qty;
+    uint32_t count;
+    uint32_t head;  // oldest order: first to fill
+    uint32_t tail;
+  };
+
+  explicit OrderBook(size_t expected_orders = 1 << 14) : ids_(expected_orders) {
+    orders_.reserve(expected_orders);
+  }
+
+  // New order at the back of its level's queue.
+  ErrorCode add(OrderId id, Side side, Price price, Qty qty, Nanos ts, uint64_t tag = 0) {
+    if (qty <= 0) return ErrorCode::InvalidQty;
+    if (price <= 0) return ErrorCode::InvalidPrice;
+    if (side != Side::Buy && side != Side::Sell) return ErrorCode::InvalidSide;
+    uint32_t idx = alloc_order();
+    if (!ids_.insert(id, idx)) {
+      free_orders_.push_back(idx);
+      return ErrorCode::DuplicateOrderId;
+    }
+    Order& o = orders_[idx];
+    o = Order{id, price, qty, ts, tag, kNone, kNone, kNone, side};
+    uint32_t lvl = find_or_create_level(side, price);
+    link_back(lvl, idx);
+    ++live_orders_;
+    return ErrorCode::Ok;
+  }
+
+  // Takes `by` off an order, which keeps its place in the queue; the order leaves the book when
+  // nothing is left. `by` larger than the remaining size is an error and changes nothing.
+  ErrorCode reduce(OrderId id, Qty by) {
+    uint32_t idx = ids_.find(id);
+    if (idx == IdMap::kMissing) return ErrorCode::UnknownOrder;
+    return reduce_at(idx, by);
+  }
+
+  ErrorCode reduce_at(uint32_t idx, Qty by) {
+    Order& o = orders_[idx];
+    if (by <= 0 || by > o.qty) return ErrorCode::InvalidQty;
+    if (by == o.qty) {
+      erase_at(idx);
+      return ErrorCode::Ok;
+    }
+    o.qty -= by;
+    levels_[o.level].qty -= by;
+    return ErrorCode::Ok;
+  }
+
+  ErrorCode remove(OrderId id) {
+    uint32_t idx = ids_.find(id);
+    if (idx == IdMap::kMissing) return ErrorCode::UnknownOrder;
+    erase_at(idx);
+    return ErrorCode::Ok;
+  }
+
+  // Moves an order to the back of the queue at (price, qty), under a new id (which may equal the
+  // old one). Used for venue replaces and for engine replaces that lose priority.
+  ErrorCode replace(OrderId old_id, OrderId new_id, Price price, Qty qty, Nanos ts) {
+    uint32_t idx = ids_.find(old_id);
+    if (idx == IdMap::kMissing) return ErrorCode::UnknownOrder;
+    if (qty <= 0) return ErrorCode::InvalidQty;
+    if (price <= 0) return ErrorCode::InvalidPrice;
+    if (new_id != old_id && ids_.find(new_id) != IdMap::kMissing) {
+      return ErrorCode::DuplicateOrderId;
+    }
+    Order saved = orders_[idx];
+    erase_at(idx);
+    return add(new_id, saved.side, price, qty, ts, saved.tag);
+  }
+
+  void clear() {
+    ids_.clear();
+    orders_.clear();
+    free_orders_.clear();
+    levels_.clear();
+    free_levels_.clear();
+    sides_[0].clear();
+    sides_[1].clear();
+    live_orders_ = 0;
+  }
+
+  const Order* find(OrderId id) const {
+    uint32_t idx = ids_.find(id);
+    return idx == IdMap::kMissing ? nullptr : &orders_[idx];
+  }
+  uint32_t index_of(OrderId id) const {
+    uint32_t idx = ids_.find(id);
+    return idx == IdMap::kMissing ? kNone : idx;
+  }
+  const Order& order_at(uint32_t idx) const { return orders_[idx]; }
+  const Level& level_at(uint32_t idx) const { return levels_[idx]; }
+
+  bool empty(Side side) const { return sides_[index(side)].empty(); }
+  // Best level of a side, or nullptr when that side is empty.
+  const Level* best(Side side) const {
+    const auto& v = sides_[index(side)];
+    return v.empty() ? nullptr : &levels_[v.back().level];
+  }
+  // Oldest order at the best price of a side: the next one to trade.
+  uint32_t front(Side side) const {
+    const Level* l = best(side);
+    return l ? l->head : kNone;
+  }
+
+  size_t level_count(Side side) const { return sides_[index(side)].size(); }
+  size_t order_count() const { return live_orders_; }
+
+  // Level `i` (0 = best) of a side; i must be < level_count(side).
+  const Level& level(Side side, size_t i) const {
+    const auto& v = sides_[index(side)];
+    return levels_[v[v.size() - 1 - i].level];
+  }
+
+  // Writes up to n best levels of a side into out; returns how many were written.
+  size_t depth(Side side, size_t n, DepthLevel* out) const {
+    const auto& v = sides_[index(side)];
+    size_t m = std::min(n, v.size());
+    for (size_t i = 0; i < m; ++i) {
+      const Level& l = levels_[v[v.size() - 1 - i].level];
+      out[i] = DepthLevel{l.price, l.qty, l.count, 0};
+    }
+    return m;
+  }
+
+  // Visits the orders of a level from head (oldest) to tail.
+  template <typename F>
+  void for_each_order(const Level& l, F&& f) const {
+    for (uint32_t i = l.head; i != kNone; i = orders_[i].next) f(orders_[i]);
+  }
+
+ private:
+  struct LevelRef {
+    Price key;  // price for asks negated, so "best" is always the largest key
+    uint32_t level;
+  };
+
+  static constexpr size_t index(Side s) { return static_cast<size_t>(s); }
+  static Price key_of(Side s, Price p) { return s == Side::Buy ? p : -p; }
+
+  uint32_t alloc_order() {
+    if (!free_orders_.empty()) {
+      uint32_t idx = free_orders_.back();
+      free_orders_.pop_back();
+      return idx;
+    }
+    orders_.emplace_back();
+    return static_cast<uint32_t>(orders_.size() - 1);
+  }
+
+  // Position in the side vector of the first entry with key >= k (vector ascending by key, best
+  // at the back). The search walks back from the touch, where almost every update lands, and
+  // falls back to binary search for deep levels.
+  static size_t lower_pos(const std::vector<LevelRef>& v, Price k) {
+    size_t n = v.size();
+    size_t i = n;
+    for (int steps = 0; steps < 8 && i > 0; ++steps) {
+      if (v[i - 1].key < k) return i;
+      --i;
+    }
+    auto it = std::lower_bound(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), k,
+                               [](const LevelRef& r, Price key) { return r.key < key; });
+    return static_cast<size_t>(it - v.begin());
+  }
+
+  uint32_t find_or_create_level(Side side, Price price) {
+    auto& v = sides_[index(side)];
+    Price k = key_of(side, price);
+    size_t pos = lower_pos(v, k);
+    if (pos < v.size() && v[pos].key == k) return v[pos].level;
+    uint32_t lvl;
+    if (!free_levels_.empty()) {
+      lvl = free_levels_.back();
+      free_levels_.pop_back();
+    } else {
+      levels_.emplace_back();
+      lvl = static_cast<uint32_t>(levels_.size() - 1);
+    }
+    levels_[lvl] = Level{price, 0, 0, kNone, kNone};
+    v.insert(v.begin() + static_cast<std::ptrdiff_t>(pos), LevelRef{k, lvl});
+    return lvl;
+  }
+
+  void drop_level(Side side, uint32_t lvl) {
+    auto& v = sides_[index(side)];
+    Price k = key_of(side, levels_[lvl].price);
+    size_t pos = lower_pos(v, k);
+    v.erase(v.begin() + static_cast<std::ptrdiff_t>(pos));
+    free_levels_.push_back(lvl);
+  }
+
+  void link_back(uint32_t lvl, uint32_t idx) {
+    Level& l = levels_[lvl];
+    Order& o = orders_[idx];
+    o.level = lvl;
+    o.prev = l.tail;
+    o.next = kNone;
+    if (l.tail != kNone) {
+      orders_[l.tail].next = idx;
+    } else {
+      l.head = idx;
+    }
+    l.tail = idx;
+    l.qty += o.qty;
+    ++l.count;
+  }
+
+  void erase_at(uint32_t idx) {
+    Order& o = orders_[idx];
+    Level& l = levels_[o.level];
+    if (o.prev != kNone) {
+      orders_[o.prev].next = o.next;
+    } else {
+      l.head = o.next;
+    }
+    if (o.next != kNone) {
+      orders_[o.next].prev = o.prev;
+    } else {
+      l.tail = o.prev;
+    }
+    l.qty -= o.qty;
+    --l.count;
+    if (l.count == 0) drop_level(o.side, o.level);
+    ids_.erase(o.id);
+    free_orders_.push_back(idx);
+    --live_orders_;
+  }
+
+  IdMap ids_;
+  std::vector<Order> orders_;
+  std::vector<uint32_t> free_orders_;
+  std::vector<Level> levels_;
+  std::vector<uint32_t> free_levels_;
+  std::vector<LevelRef> sides_[2];
+  size_t live_orders_ = 0;
+};
+
+}  // namespace minihft
