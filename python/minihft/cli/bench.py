@@ -1,10 +1,14 @@
-"""`minihft bench ...`: benchmarks, one JSON line each."""
+"""`minihft bench NAME`: benchmarks, each printing one JSON line with its figures."""
 
 from __future__ import annotations
 
 import argparse
 
+from minihft.benchmarks import book, match
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="run a benchmark and print one JSON line")
-    p.set_defaults(handler=lambda a: p.print_help() or 2)
+    benches = p.add_subparsers(dest="bench", required=True, metavar="NAME")
+    for module in (book, match):
+        module.register(benches)

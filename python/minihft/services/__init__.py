@@ -1,1 +1,4 @@
-"""The services, one subpackage each. A service imports minihft's shared code, never another service."""
+"""The services, one subpackage each.
+
+A service imports minihft's shared code, never another service.
+"""

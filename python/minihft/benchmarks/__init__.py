@@ -1,0 +1,1 @@
+"""Benchmarks behind `minihft bench`; each module registers one subcommand."""

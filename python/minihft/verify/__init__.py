@@ -1,0 +1,1 @@
+"""Ground-truth checks behind `minihft verify`."""
