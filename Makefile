@@ -11,7 +11,8 @@ CPP_BUILD := build/cpp
 SAN_BUILD := build/sanitize
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help install build demo test test-cpp test-sanitize test-py bench lint fmt check-schemas schemas clean
+.PHONY: help install build demo test test-cpp test-sanitize test-py bench lint fmt check-schemas schemas clean \
+	kafka-up kafka-down
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -47,7 +48,7 @@ test-sanitize: $(INSTALLED) ## C++ unit tests under AddressSanitizer + Undefined
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(SAN_BUILD) --output-on-failure -j $(JOBS)
 
-test-py: build ## Python tests: unit, integration, regression
+test-py: build kafka-up ## Python tests: unit, integration (real broker), regression
 	$(PY) -m pytest -q
 
 bench: build ## benchmarks, one JSON line each
@@ -70,6 +71,12 @@ schemas: $(INSTALLED) ## regenerate Python and C++ code from schemas/*.fbs
 
 check-schemas: $(INSTALLED) ## fail when generated schema code is stale
 	$(PY) -m minihft.schema_codegen check
+
+kafka-up: ## start a local Kafka broker (KRaft, 127.0.0.1:9092); fetched from Maven Central once
+	bash deploy/kafka/kafka-up.sh
+
+kafka-down: ## stop the local Kafka broker
+	bash deploy/kafka/kafka-down.sh
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build
