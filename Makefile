@@ -39,13 +39,14 @@ demo: build ## run the demo on the bundled real sample, in-process
 test: build check-schemas check-stubs lint test-cpp test-sanitize test-py ## everything CI runs
 
 test-cpp: $(INSTALLED) ## C++ unit tests (GoogleTest under CTest), Release
-	cmake -S . -B $(CPP_BUILD) -G Ninja -DMINIHFT_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake -S . -B $(CPP_BUILD) -G Ninja -DMINIHFT_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release \
+	  -DFLATBUFFERS_INCLUDE_DIR=$$($(PY) -m minihft.schema_codegen include-dir) >/dev/null
 	cmake --build $(CPP_BUILD) -j $(JOBS)
 	ctest --test-dir $(CPP_BUILD) --output-on-failure -j $(JOBS)
 
 test-sanitize: $(INSTALLED) ## C++ unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 	cmake -S . -B $(SAN_BUILD) -G Ninja -DMINIHFT_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Debug \
-	  -DMINIHFT_SANITIZE=address,undefined >/dev/null
+	  -DMINIHFT_SANITIZE=address,undefined -DFLATBUFFERS_INCLUDE_DIR=$$($(PY) -m minihft.schema_codegen include-dir) >/dev/null
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(SAN_BUILD) --output-on-failure -j $(JOBS)
