@@ -1,0 +1,138 @@
+// Venue L3 book building: applies market-data events (MdEvent) to one OrderBook per symbol.
+//
+// Every event gets an ErrorCode and is counted, by status and by type; a bad event (unknown
+// order id, oversize execution, unknown type) changes nothing and never throws, because one bad
+// message in a feed must not take the book down. Books are created the first time a symbol is
+// seen; after that nothing on the apply path allocates once the pools have grown.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "minihft/lob/order_book.hpp"
+#include "minihft/lob/types.hpp"
+
+namespace minihft {
+
+// One depth row is `levels` x [ask_px, ask_qty, bid_px, bid_qty]; an empty level is 0, 0.
+constexpr size_t kDepthCols = 4;
+
+inline void write_depth_row(const OrderBook* book, size_t levels, int64_t* out) {
+  size_t asks = book ? book->level_count(Side::Sell) : 0;
+  size_t bids = book ? book->level_count(Side::Buy) : 0;
+  for (size_t i = 0; i < levels; ++i) {
+    int64_t* row = out + i * kDepthCols;
+    if (i < asks) {
+      const OrderBook::Level& l = book->level(Side::Sell, i);
+      row[0] = l.price;
+      row[1] = l.qty;
+    } else {
+      row[0] = 0;
+      row[1] = 0;
+    }
+    if (i < bids) {
+      const OrderBook::Level& l = book->level(Side::Buy, i);
+      row[2] = l.price;
+      row[3] = l.qty;
+    } else {
+      row[2] = 0;
+      row[3] = 0;
+    }
+  }
+}
+
+class BookBuilder {
+ public:
+  // Symbol ids index a flat table; a feed's ids are small dense integers from its directory.
+  static constexpr size_t kMaxSymbols = 1 << 16;
+  static constexpr size_t kCounterSlots = 16;
+
+  struct Stats {
+    uint64_t events = 0;
+    std::array<uint64_t, kCounterSlots> by_status{};  // index: ErrorCode
+    std::array<uint64_t, kCounterSlots> by_type{};    // index: MdEventType; 0 = out of range
+  };
+
+  explicit BookBuilder(size_t expected_orders_per_symbol = 1 << 14)
+      : expected_orders_(expected_orders_per_symbol) {}
+  BookBuilder(const BookBuilder&) = delete;
+  BookBuilder& operator=(const BookBuilder&) = delete;
+  BookBuilder(BookBuilder&&) = default;
+  BookBuilder& operator=(BookBuilder&&) = default;
+
+  ErrorCode apply(const MdEvent& e) {
+    ErrorCode st = dispatch(e);
+    ++stats_.events;
+    ++stats_.by_type[e.type < kCounterSlots ? e.type : 0];
+    ++stats_.by_status[static_cast<size_t>(st)];
+    return st;
+  }
+
+  // nullptr for a symbol never seen.
+  const OrderBook* book(SymbolId symbol) const {
+    return symbol < books_.size() ? books_[symbol].get() : nullptr;
+  }
+  // Creates the book on first use; nullptr only for a symbol id beyond kMaxSymbols.
+  OrderBook* mutable_book(SymbolId symbol) {
+    if (symbol >= kMaxSymbols) return nullptr;
+    if (symbol >= books_.size()) books_.resize(symbol + 1);
+    auto& b = books_[symbol];
+    if (!b) b = std::make_unique<OrderBook>(expected_orders_);
+    return b.get();
+  }
+
+  void depth_row(SymbolId symbol, size_t levels, int64_t* out) const {
+    write_depth_row(book(symbol), levels, out);
+  }
+
+  size_t depth(SymbolId symbol, Side side, size_t n, DepthLevel* out) const {
+    const OrderBook* b = book(symbol);
+    return b ? b->depth(side, n, out) : 0;
+  }
+
+  const Stats& stats() const { return stats_; }
+  void reset_stats() { stats_ = Stats{}; }
+  size_t symbol_slots() const { return books_.size(); }
+
+ private:
+  ErrorCode dispatch(const MdEvent& e) {
+    auto type = static_cast<MdEventType>(e.type);
+    if (e.type < static_cast<uint8_t>(MdEventType::Add) ||
+        e.type > static_cast<uint8_t>(MdEventType::TradingStatus)) {
+      return ErrorCode::InvalidType;
+    }
+    // Status and hidden prints carry no book change, so they need no book either.
+    if (type == MdEventType::HiddenTrade || type == MdEventType::TradingStatus) {
+      return e.symbol_id < kMaxSymbols ? ErrorCode::Ok : ErrorCode::UnknownSymbol;
+    }
+    OrderBook* b = mutable_book(e.symbol_id);
+    if (b == nullptr) return ErrorCode::UnknownSymbol;
+    switch (type) {
+      case MdEventType::Add:
+        if (e.side > static_cast<uint8_t>(Side::Sell)) return ErrorCode::InvalidSide;
+        return b->add(e.order_id, static_cast<Side>(e.side), e.price, e.qty, e.ts_event);
+      case MdEventType::Execute:
+      case MdEventType::ExecuteAtPrice:  // the trade price is for the tape; the book loses qty
+      case MdEventType::Cancel:
+        return b->reduce(e.order_id, e.qty);
+      case MdEventType::Delete:
+        return b->remove(e.order_id);
+      case MdEventType::Replace:
+        return b->replace(e.order_id, e.new_order_id, e.price, e.qty, e.ts_event);
+      case MdEventType::Clear:
+        b->clear();
+        return ErrorCode::Ok;
+      default:
+        return ErrorCode::InvalidType;
+    }
+  }
+
+  size_t expected_orders_;
+  std::vector<std::unique_ptr<OrderBook>> books_;
+  Stats stats_;
+};
+
+}  // namespace minihft
