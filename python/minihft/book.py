@@ -55,12 +55,17 @@ class BookBuilder:
 
 def lobster_replay(
     events: NDArray[Any], truth_depth: NDArray[np.int64], reconcile: bool
-) -> tuple[NDArray[np.uint8], NDArray[np.int64], dict[str, int]]:
-    """Seeded replay of one LOBSTER file against its orderbook depth (empty levels 0, 0)."""
+) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDArray[np.uint8], dict[str, int]]:
+    """Seeded replay of one LOBSTER file against its orderbook depth (empty levels 0, 0).
+
+    Returns statuses, our depth after each event, the (n, L) per-level match right after each
+    event before any reconcile, and counters (see lobster_replay.hpp).
+    """
     truth = np.ascontiguousarray(truth_depth, dtype=np.int64)
-    status, depth, stats = _lob.lobster_replay(_event_bytes(events), truth, reconcile)
+    status, depth, step_eq, stats = _lob.lobster_replay(_event_bytes(events), truth, reconcile)
     return (
         cast(NDArray[np.uint8], status),
         cast(NDArray[np.int64], depth),
+        cast(NDArray[np.uint8], step_eq),
         cast(dict[str, int], stats),
     )

@@ -46,7 +46,9 @@ _TYPE_MAP = {
 # Type 7 carries its state in the price column: -1 halt, 0 quoting, 1 resume.
 TRADING_STATUS_FLAGS = {-1: 1, 0: 2, 1: 3}
 
-_TIME_RE = r"^[0-9]+(\.[0-9]{1,9})?$"
+# LOBSTER writes some times with float noise past ns ("43002.632812672004" in AMZN level 5):
+# digits beyond the 9th are dropped (truncation, so no time moves across a ns boundary upwards).
+_TIME_RE = r"^[0-9]+(\.[0-9]{1,18})?$"
 _INT_RE = r"^-?[0-9]+$"
 _ARROW_ROW_RE = re.compile(r"column #(\d+): Row #(\d+): (.*)", re.S)
 
@@ -250,7 +252,9 @@ def read_messages(
     parts = pc.split_pattern(pc.if_else(time_ok, time, pa.scalar("0")), ".", max_splits=1)
     secs = pc.list_element(parts, 0).cast(pa.int64()).to_numpy()
     frac_s = pc.fill_null(pc.list_slice(parts, 1, 2), pa.scalar([], pa.list_(pa.string())))
-    frac = pc.utf8_rpad(pc.fill_null(pc.list_element(frac_s, 0), ""), 9, "0")
+    frac = pc.utf8_rpad(
+        pc.utf8_slice_codeunits(pc.fill_null(pc.list_element(frac_s, 0), ""), 0, 9), 9, "0"
+    )
     ns = secs * 1_000_000_000 + frac.cast(pa.int64()).to_numpy()
 
     n = int(keep.sum())

@@ -50,8 +50,21 @@ def compare(
             f"{len(book.depth)}: row i of the orderbook must be the book after message i"
         )
     theirs = book.depth_zero_empty()
-    _, ours, stats = lobster_replay(messages.events, theirs, reconcile)
-    return summarize(messages, ours, theirs, stats, reconcile=reconcile)
+    _, ours, step_eq, stats = lobster_replay(messages.events, theirs, reconcile)
+    out = summarize(messages, ours, theirs, stats, reconcile=reconcile)
+    if reconcile:
+        # Each row starts from the exact previous book here, so this scores single events.
+        step = step_eq.astype(bool)
+        levels = step.shape[1]
+        out["event_step_match"] = {
+            "level1": float(step[:, 0].mean()),
+            "top_levels": float(step[:, : max(levels - 1, 1)].all(axis=1).mean()),
+            "all_levels": float(step.all(axis=1).mean()),
+        }
+        out["first_reconciled_row"] = (
+            int(messages.rows[stats["first_reconciled_row"]]) if stats["reconciled_rows"] else None
+        )
+    return out
 
 
 def summarize(

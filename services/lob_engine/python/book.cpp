@@ -126,10 +126,12 @@ void bind_book(nb::module_& m) {
         size_t levels = truth.shape(1);
         auto status = owned<uint8_t>(n, {n});
         auto depth = owned<int64_t>(n * levels * kDepthCols, {n, levels, kDepthCols});
+        auto step_eq = owned<uint8_t>(n * levels, {n, levels});
         LobsterReplayStats st;
         {
           nb::gil_scoped_release unlocked;
-          st = lobster_replay(ev, n, truth.data(), levels, reconcile, status.data(), depth.data());
+          st = lobster_replay(ev, n, truth.data(), levels, reconcile, status.data(), depth.data(),
+                              step_eq.data());
         }
         nb::dict d;
         d["unknown_order_events"] = st.unknown_order_events;
@@ -139,7 +141,8 @@ void bind_book(nb::module_& m) {
         d["repaired_events"] = st.repaired_events;
         d["reconciled_rows"] = st.reconciled_rows;
         d["reconciled_levels"] = st.reconciled_levels;
-        return nb::make_tuple(status, depth, d);
+        d["first_reconciled_row"] = st.first_reconciled_row;
+        return nb::make_tuple(status, depth, step_eq, d);
       },
       nb::arg("events"), nb::arg("truth_depth"), nb::arg("reconcile"));
 

@@ -228,7 +228,7 @@ class Replayer {
 
 LobsterReplayStats lobster_replay(const MdEvent* events, size_t n, const int64_t* truth,
                                   size_t levels, bool reconcile, uint8_t* out_status,
-                                  int64_t* out_depth) {
+                                  int64_t* out_depth, uint8_t* out_step_eq) {
   LobsterReplayStats st;
   if (n == 0 || levels == 0) return st;
   const size_t row = levels * kDepthCols;
@@ -239,7 +239,15 @@ LobsterReplayStats lobster_replay(const MdEvent* events, size_t n, const int64_t
     int64_t* ours = out_depth + i * row;
     const int64_t* theirs = truth + i * row;
     write_depth_row(r.book(), levels, ours);
+    if (out_step_eq != nullptr) {
+      for (size_t l = 0; l < levels; ++l) {
+        const size_t o = l * kDepthCols;
+        out_step_eq[i * levels + l] =
+            std::equal(ours + o, ours + o + kDepthCols, theirs + o) ? 1 : 0;
+      }
+    }
     if (!reconcile || std::equal(ours, ours + row, theirs)) continue;
+    if (st.reconciled_rows == 0) st.first_reconciled_row = i;
     const int64_t* prev = i == 0 ? theirs : theirs - row;
     uint64_t changed = r.reconcile(prev, theirs, events[i].ts_event);
     if (changed > 0) {

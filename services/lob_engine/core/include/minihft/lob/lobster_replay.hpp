@@ -27,13 +27,16 @@ struct LobsterReplayStats {
   uint64_t repaired_events = 0;   // known order held less than the venue said (see step())
   uint64_t reconciled_rows = 0;   // rows where revealed depth had to be written in
   uint64_t reconciled_levels = 0;
+  uint64_t first_reconciled_row = 0;  // 0-based; meaningful when reconciled_rows > 0
 };
 
 // events: n events of one symbol. truth: n rows of `levels` x [ask_px, ask_qty, bid_px, bid_qty]
 // with empty levels as 0, 0 (the caller maps LOBSTER's +-9999999999 dummies). Writes one status
-// per event and our depth row after each event. The caller guarantees n >= 1 and levels >= 1.
+// per event and our depth row after each event. out_step_eq (n x levels, may be null) gets 1 where
+// a level matched right after the event, before any reconcile: with reconcile on, every row
+// starts from the exact previous book, so it scores the event alone. n >= 1 and levels >= 1.
 LobsterReplayStats lobster_replay(const MdEvent* events, size_t n, const int64_t* truth,
                                   size_t levels, bool reconcile, uint8_t* out_status,
-                                  int64_t* out_depth);
+                                  int64_t* out_depth, uint8_t* out_step_eq = nullptr);
 
 }  // namespace minihft
