@@ -152,7 +152,9 @@ def _read_table(
     except pa.ArrowInvalid as e:
         m = _ARROW_ROW_RE.search(str(e))
         if errors == "raise" or m is None:
-            row, name, msg = (int(m.group(2)), names[int(m.group(1))], m.group(3)) if m else (0, "?", str(e))
+            row, name, msg = (
+                (int(m.group(2)), names[int(m.group(1))], m.group(3)) if m else (0, "?", str(e))
+            )
             raise LobsterFormatError(path, row, name, msg.strip()) from e
         table = _coerce_skipping(read({n: pa.string() for n in names}), types, skipped)
     if bad_rows:
@@ -203,7 +205,7 @@ def _apply_checks(
     errors: ErrorMode,
     skipped: dict[str, int],
 ) -> NDArray[np.bool_]:
-    """checks: (bad-row mask, field, reason). Raises on the earliest bad row or returns keep mask."""
+    """checks: (bad-row mask, field, reason). Raises on the earliest bad row, else keep mask."""
     keep = np.ones(len(rows), dtype=bool)
     first: tuple[int, str, str] | None = None
     for bad, name, reason in checks:
@@ -249,16 +251,13 @@ def read_messages(
     ]
     keep = _apply_checks(p, rows, checks, errors, skipped)
 
-    parts = pc.split_pattern(pc.if_else(time_ok, time, pa.scalar("0")), ".", max_splits=1)
-    secs = pc.list_element(parts, 0).cast(pa.int64()).to_numpy()
-    frac_s = pc.fill_null(pc.list_slice(parts, 1, 2), pa.scalar([], pa.list_(pa.string())))
-    frac = pc.utf8_rpad(
-        pc.utf8_slice_codeunits(pc.fill_null(pc.list_element(frac_s, 0), ""), 0, 9), 9, "0"
-    )
+    valid_time = pc.if_else(time_ok, time, pa.scalar("0"))
+    secs = pc.replace_substring_regex(valid_time, r"\..*$", "").cast(pa.int64()).to_numpy()
+    frac_digits = pc.replace_substring_regex(valid_time, r"^[0-9]+\.?", "")
+    frac = pc.utf8_rpad(pc.utf8_slice_codeunits(frac_digits, 0, 9), 9, "0")
     ns = secs * 1_000_000_000 + frac.cast(pa.int64()).to_numpy()
 
-    n = int(keep.sum())
-    ev = np.zeros(n, dtype=MD_EVENT)
+    ev = np.zeros(int(keep.sum()), dtype=MD_EVENT)
     t = typ[keep]
     ev["ts_event"] = ns[keep]
     ev["ts_recv"] = ns[keep]
@@ -296,12 +295,17 @@ def read_orderbook(
     nulls = np.zeros(table.num_rows, dtype=bool)
     for n in names:
         nulls |= table.column(n).is_null().to_numpy(zero_copy_only=False)
-    flat = np.column_stack([table.column(n).fill_null(0).to_numpy() for n in names]).astype(
-        np.int64
-    ) if table.num_rows else np.zeros((0, 4 * levels), dtype=np.int64)
+    flat = (
+        np.column_stack([table.column(n).fill_null(0).to_numpy() for n in names]).astype(np.int64)
+        if table.num_rows
+        else np.zeros((0, 4 * levels), dtype=np.int64)
+    )
     d = flat.reshape(-1, levels, 4)
     ask_px, ask_sz, bid_px, bid_sz = d[:, :, 0], d[:, :, 1], d[:, :, 2], d[:, :, 3]
-    row_any = np.ndarray.any
+
+    def row_any(bad: NDArray[np.bool_], axis: int) -> NDArray[np.bool_]:
+        return np.asarray(bad.any(axis=axis), dtype=bool)
+
     checks = [
         (nulls, "row", "empty_field"),
         (row_any((ask_sz < 0) | (bid_sz < 0), axis=1), "size", "negative_size"),
