@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from minihft.book import BookBuilder
 from minihft.records import MD_EVENT, ErrorCode, MdEventType, Side
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from minihft.marketdata.lobster import (
     CROSS_TRADE_FLAG,
     LobsterFormatError,
