@@ -1,0 +1,229 @@
+"""The service loop every Python service runs in.
+
+- SIGTERM/SIGINT: stop polling, finish the batch in hand, flush the producer, commit, exit 0.
+- Broker loss: a probe thread marks the service not ready while the broker is unreachable;
+  librdkafka reconnects by itself, failed commits are retried with the next ones, and messages
+  re-delivered after a rebalance are skipped by offset, so the outage loses and duplicates nothing.
+- Dead letters: a message a handler cannot decode goes to dead.letter with its origin in the key.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from types import FrameType
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+
+from minihft.bus.base import Bus, Consumer, Message
+from minihft.bus.inproc import InProcBus
+from minihft.bus.kafka import KafkaBus, Profile
+from minihft.codec import CodecError
+from minihft.runtime.clock import Clock, WallClock
+from minihft.runtime.config import ServiceConfig
+from minihft.runtime.http import ProbeServer
+from minihft.runtime.log import get_logger
+from minihft.runtime.metrics import ServiceMetrics
+
+STALL_S = 30.0  # a loop that has not turned for this long is unhealthy
+
+
+class Service:
+    """Runtime of one service process: bus, clock, logger, metrics, probes, stop flag."""
+
+    def __init__(
+        self,
+        name: str,
+        config: ServiceConfig,
+        *,
+        bus: Bus | None = None,
+        clock: Clock | None = None,
+        profile: Profile = "throughput",
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.clock: Clock = clock or WallClock()
+        self.log = get_logger(name, config.log_level)
+        self.metrics = ServiceMetrics(name)
+        self.topics = config.topics()
+        self.group = config.group or name
+        self.bus: Bus = bus or KafkaBus(config.kafka_bootstrap, profile=profile, client_id=name)
+        self._stop = threading.Event()
+        self._broker_ok = isinstance(self.bus, InProcBus)
+        self._heartbeat = time.monotonic()
+        self._http: ProbeServer | None = None
+        self.processed: dict[tuple[str, int], int] = {}  # last handled offset per partition
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            self.log.info("stop requested", extra={"fields": {"signal": signum}})
+            self._stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def stopped_after(self, seconds: float) -> bool:
+        """Sleeps up to `seconds`; True (at once) when a stop is requested."""
+        return self._stop.wait(max(0.0, seconds))
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def start(self) -> None:
+        """HTTP probes and the broker probe; call before the loop."""
+        cfg = self.config
+        self._http = ProbeServer(
+            cfg.http_host, cfg.http_port, self.metrics.exposition, self._health, self._readiness
+        )
+        self._http.start()
+        if threading.current_thread() is threading.main_thread():
+            self.install_signal_handlers()
+        if isinstance(self.bus, KafkaBus):
+            threading.Thread(target=self._probe_broker, daemon=True).start()
+        self.metrics.up.set(1)
+        self.log.info(
+            "started",
+            extra={"fields": {"http_port": self._http.port, "topics_prefix": self.topics.prefix}},
+        )
+
+    @property
+    def http_port(self) -> int:
+        return self._http.port if self._http else 0
+
+    def close(self) -> None:
+        self.metrics.up.set(0)
+        if self._http is not None:
+            self._http.stop()
+        self.bus.close()
+
+    def beat(self) -> None:
+        self._heartbeat = time.monotonic()
+
+    # ---- probes ----------------------------------------------------------------------------
+    def _health(self) -> tuple[bool, dict[str, object]]:
+        idle = time.monotonic() - self._heartbeat
+        return idle < STALL_S, {"service": self.name, "loop_idle_s": round(idle, 3)}
+
+    def _readiness(self) -> tuple[bool, dict[str, object]]:
+        ok = self._broker_ok and not self.stopping
+        return ok, {"service": self.name, "broker": self._broker_ok}
+
+    @property
+    def broker_ok(self) -> bool:
+        return self._broker_ok
+
+    def _probe_broker(self) -> None:
+        admin = AdminClient(
+            {"bootstrap.servers": self.config.kafka_bootstrap, "client.id": f"{self.name}.probe"}
+        )
+        while not self.stopping:
+            try:
+                admin.list_topics(timeout=max(0.5, self.config.broker_probe_s))
+                ok = True
+            except KafkaException:
+                ok = False
+            if ok != self._broker_ok:
+                level = self.log.info if ok else self.log.warning
+                level("broker " + ("reachable" if ok else "unreachable"))
+            self._broker_ok = ok
+            self.metrics.ready.set(1 if ok else 0)
+            self._stop.wait(self.config.broker_probe_s)
+
+    # ---- consuming -------------------------------------------------------------------------
+    def dead_letter(self, msg: Message, cause: str, detail: str) -> None:
+        key = f"{msg.topic}/{msg.partition}/{msg.offset} {cause}".encode()
+        self.bus.publish(self.topics.dead_letter, msg.value, key=key)
+        self.metrics.dead_letters.labels(msg.topic, cause).inc()
+        self.log.warning(
+            "dead letter",
+            extra={
+                "fields": {
+                    "topic": msg.topic,
+                    "partition": msg.partition,
+                    "offset": msg.offset,
+                    "cause": cause,
+                    "detail": detail,
+                }
+            },
+        )
+
+    def fresh(self, msgs: Sequence[Message]) -> list[Message]:
+        """Drops messages already handled: a rebalance after broker loss re-delivers from the
+        last committed offset, and effects must not happen twice."""
+        out = []
+        for m in msgs:
+            k = (m.topic, m.partition)
+            if m.offset > self.processed.get(k, -1):
+                self.processed[k] = m.offset
+                out.append(m)
+        return out
+
+    def consume(
+        self,
+        consumer: Consumer,
+        handle: Callable[[Message], None],
+        *,
+        commit_interval_s: float = 0.1,
+        on_idle: Callable[[], None] | None = None,
+    ) -> int:
+        """Poll -> handle each new message -> (every commit_interval_s) flush, commit.
+
+        A CodecError from `handle` sends the message to dead.letter and the loop goes on. Returns
+        the exit code: 0 after a stop request with everything committed.
+        """
+        cfg = self.config
+        pending: list[Message] = []
+        last_commit = time.monotonic()
+        while not self.stopping:
+            self.beat()
+            try:
+                msgs = consumer.poll(cfg.poll_max, cfg.poll_timeout_s)
+            except RuntimeError as exc:  # a non-retriable consumer error; the client recovers
+                self.log.warning("poll failed", extra={"fields": {"error": str(exc)}})
+                self._stop.wait(0.2)
+                continue
+            for m in self.fresh(msgs):
+                try:
+                    handle(m)
+                except CodecError as exc:
+                    self.dead_letter(m, "malformed", str(exc))
+                pending.append(m)
+            if on_idle is not None:
+                on_idle()
+            now = time.monotonic()
+            if pending and now - last_commit >= commit_interval_s:
+                if self._commit(consumer, pending, flush_timeout_s=1.0):
+                    pending.clear()
+                last_commit = now
+        # Stop requested: the batch in hand is handled; make its effects durable, then commit.
+        deadline = time.monotonic() + 30.0
+        while pending and time.monotonic() < deadline:
+            if self._commit(consumer, pending, flush_timeout_s=5.0):
+                pending.clear()
+            else:
+                time.sleep(0.5)
+        consumer.close()
+        if pending:
+            self.log.error("exiting with uncommitted work", extra={"fields": {"n": len(pending)}})
+            return 1
+        self.log.info("stopped cleanly")
+        return 0
+
+    def _commit(self, consumer: Consumer, pending: list[Message], flush_timeout_s: float) -> bool:
+        """Outputs first, then input offsets: a crash between them re-processes, never loses."""
+        try:
+            self.bus.flush(flush_timeout_s)
+            consumer.commit(pending)
+            return True
+        except (KafkaException, RuntimeError, TimeoutError) as exc:
+            self.metrics.commit_failures.inc()
+            self.log.warning("commit deferred", extra={"fields": {"error": str(exc)}})
+            return False

@@ -1,0 +1,5 @@
+import sys
+
+from minihft.services.feed_handler.app import main
+
+sys.exit(main())
