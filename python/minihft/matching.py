@@ -55,6 +55,11 @@ class MatchingEngine:
         out: Records = np.asarray(self._engine.depth(symbol_id, int(side), n)).view(DEPTH_LEVEL)
         return out
 
+    def queue(self, symbol_id: int, side: Side | int) -> npt.NDArray[np.int64]:
+        """(order_id, price, qty) rows of one side in trading priority (walks the whole side)."""
+        out: npt.NDArray[np.int64] = np.asarray(self._engine.queue(symbol_id, int(side)))
+        return out
+
     def order_qty(self, symbol_id: int, order_id: int) -> int | None:
         """Open quantity of a live order, None when it is not in the book."""
         q = self._engine.order_qty(symbol_id, order_id)

@@ -68,6 +68,26 @@ class PyEngine {
     return to_numpy(levels.data(), m, sizeof(DepthLevel));
   }
 
+  // Resting orders of a side in the order they would trade: (order_id, price, qty) rows. For
+  // tests and inspection; it walks the whole side.
+  nb::ndarray<nb::numpy, int64_t, nb::ndim<2>> queue(uint32_t symbol, int side) const {
+    if (side != 0 && side != 1) throw nb::value_error("side must be 0 (buy) or 1 (sell)");
+    std::vector<int64_t> rows;
+    if (const OrderBook* b = engine_.book(symbol)) {
+      Side s = static_cast<Side>(side);
+      for (size_t i = 0; i < b->level_count(s); ++i) {
+        b->for_each_order(b->level(s, i), [&](const OrderBook::Order& o) {
+          rows.insert(rows.end(), {static_cast<int64_t>(o.id), o.price, o.qty});
+        });
+      }
+    }
+    size_t n = rows.size() / 3;
+    auto* buf = new int64_t[rows.empty() ? 1 : rows.size()];
+    std::copy(rows.begin(), rows.end(), buf);
+    nb::capsule owner(buf, [](void* p) noexcept { delete[] static_cast<int64_t*>(p); });
+    return nb::ndarray<nb::numpy, int64_t, nb::ndim<2>>(buf, {n, 3}, owner);
+  }
+
   std::optional<int64_t> order_qty(uint32_t symbol, uint64_t id) const {
     Qty q = engine_.order_qty(symbol, id);
     return q < 0 ? std::nullopt : std::optional<int64_t>(q);
@@ -177,6 +197,8 @@ void bind_matching(nb::module_& m) {
            "uint8 view of ORDER_COMMAND records -> uint8 array of EXEC_REPORT records")
       .def("depth", &PyEngine::depth, nb::arg("symbol_id"), nb::arg("side"), nb::arg("n"),
            "uint8 array of up to n DEPTH_LEVEL records, best first")
+      .def("queue", &PyEngine::queue, nb::arg("symbol_id"), nb::arg("side"),
+           "int64 rows (order_id, price, qty) of one side in trading priority")
       .def("order_qty", &PyEngine::order_qty, nb::arg("symbol_id"), nb::arg("order_id"))
       .def("counters", &PyEngine::counters)
       .def_prop_ro("n_symbols", &PyEngine::n_symbols);
