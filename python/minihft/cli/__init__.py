@@ -9,12 +9,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from minihft.cli import bench, demo, verify
+from minihft.cli import bench, demo, run, verify
 
 _REGISTRARS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     verify.register,
     bench.register,
     demo.register,
+    run.register,
 ]
 
 

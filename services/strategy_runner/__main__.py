@@ -1,0 +1,5 @@
+import sys
+
+from minihft.services.strategy_runner.app import main
+
+sys.exit(main())
