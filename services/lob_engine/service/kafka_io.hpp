@@ -1,0 +1,102 @@
+// librdkafka ends of the pipeline: the consumer thread (md.events + orders -> input ring) and the
+// transactional producer thread (output ring -> md.book, exec.reports, dead.letter).
+//
+// Exactly-once, crash-only design:
+//  - One transactional producer (transactional.id per instance). Outputs and the input offsets
+//    they cover are committed in one Kafka transaction (send_offsets_to_transaction), and a
+//    transaction is committed only at a point where every output in it is covered by an offset
+//    in it. Downstream consumers read with isolation.level=read_committed.
+//  - The consumer owns every partition of its inputs by assign() (no group rebalances: the
+//    state of a symbol lives in this one process). At start, init_transactions fences and aborts
+//    whatever a killed predecessor left open; then the committed offsets are read and every
+//    partition is consumed from its beginning. Messages before the committed offset are replayed
+//    with output suppressed, which rebuilds the books and the matching state (the engine is
+//    deterministic), and processing continues live from there. md.events and orders must
+//    therefore be retained at least as long as the state they build (the broker keeps 48 h).
+//  - Any transaction error that is not retriable ends the process with a non-zero code; the
+//    restart recovers from the last committed transaction. Nothing is ever half committed.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "clock.hpp"
+#include "config.hpp"
+#include "metrics.hpp"
+#include "minihft/common/spsc_ring.hpp"
+#include "pipeline.hpp"
+
+namespace minihft::service {
+
+class ConsumerStage {
+ public:
+  ConsumerStage(const Config& cfg, const Clock& clock, Metrics& m) : cfg_(cfg), clock_(clock), m_(m) {}
+  ~ConsumerStage();
+  // Creates the consumer, waits for the topics, reads committed offsets and assigns every
+  // partition from its beginning. False (with a log line) on a fatal error or when stopped.
+  bool setup(const std::atomic<bool>& stop);
+  void run(const std::atomic<bool>& stop, SpscRing<InMsg>& ring);
+  // A metadata round trip to the broker.
+  bool broker_reachable();
+  void close();
+
+  std::atomic<bool> replay_reached{false};  // every partition consumed up to its committed offset
+
+ private:
+  struct Part {
+    Source source;
+    int32_t partition;
+    int64_t committed;  // first offset not yet processed; 0 when nothing was committed
+    bool reached;
+  };
+  void check_progress();
+
+  const Config& cfg_;
+  const Clock& clock_;
+  Metrics& m_;
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_topic_t* probe_ = nullptr;
+  std::string topics_[kSources];
+  std::vector<Part> parts_;
+  std::vector<int64_t> committed_[kSources];  // index partition
+};
+
+class ProducerStage {
+ public:
+  ProducerStage(const Config& cfg, const Clock& clock, Metrics& m) : cfg_(cfg), clock_(clock), m_(m) {}
+  ~ProducerStage();
+  // Creates the transactional producer and runs init_transactions (fencing a predecessor).
+  bool setup(const std::atomic<bool>& stop);
+  // Returns once `engine_done` is set and the ring is drained and committed; false on a fatal
+  // transaction error (the caller exits non-zero without committing anything more).
+  bool run(SpscRing<OutItem>& ring, const std::atomic<bool>& engine_done);
+
+  std::atomic<bool> lagging{false};
+
+ private:
+  bool begin();
+  bool commit();
+  bool produce(rd_kafka_topic_t* topic, const void* data, size_t len, uint32_t symbol,
+               rd_kafka_headers_t* headers, const void* key = nullptr, size_t key_len = 0);
+  bool produce_batch();
+  bool produce_dead(const OutDead& d);
+
+  const Config& cfg_;
+  const Clock& clock_;
+  Metrics& m_;
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_topic_t* out_[3] = {nullptr, nullptr, nullptr};  // md.book, exec.reports, dead.letter
+  std::string in_topics_[kSources];
+  bool open_ = false;
+  int64_t opened_ns_ = 0;
+  bool uncovered_ = false;  // outputs queued since the last Offset item
+  std::vector<int64_t> offsets_[kSources];
+  OutBegin cur_{};
+  std::vector<BookUpdate> books_;
+  std::vector<ExecReport> execs_;
+};
+
+}  // namespace minihft::service

@@ -1,0 +1,136 @@
+// What travels through the two SPSC rings of the service, and the input check.
+//
+// consumer thread --InMsg--> engine thread --OutItem--> producer thread
+//
+// InMsg hands over ownership of the librdkafka message (zero copy); whoever ends its life calls
+// rd_kafka_message_destroy. OutItem is a fixed-size tagged record: a batch is Begin, its records,
+// End; a dead letter carries the original message on to the producer; Offset marks that every
+// output of the input messages before `next_offset` has been queued ahead of it, so the producer
+// may commit that offset in the transaction that holds those outputs.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "commands_generated.h"
+#include "md_events_generated.h"
+#include "minihft/lob/types.hpp"
+
+namespace minihft::service {
+
+enum class Source : uint8_t { MdEvents = 0, Orders = 1 };
+constexpr size_t kSources = 2;
+inline const char* source_name(Source s) { return s == Source::MdEvents ? "md.events" : "orders"; }
+
+enum class DeadCause : uint8_t { None = 0, Truncated = 1, WrongSchema = 2, Malformed = 3 };
+constexpr size_t kDeadCauses = 4;
+inline const char* cause_name(DeadCause c) {
+  switch (c) {
+    case DeadCause::Truncated:
+      return "truncated";
+    case DeadCause::WrongSchema:
+      return "wrong_schema";
+    case DeadCause::Malformed:
+      return "malformed";
+    default:
+      return "none";
+  }
+}
+
+// Byte-identical to schema::HopStamp (16 bytes).
+struct Hop {
+  int64_t ts;
+  uint8_t stage;
+  uint8_t point;
+  uint16_t instance;
+  uint32_t reserved;
+};
+static_assert(sizeof(Hop) == 16);
+constexpr uint8_t kStageLobEngine = 2;
+constexpr uint8_t kHopReceive = 0;
+constexpr uint8_t kHopPublish = 1;
+
+// Byte-identical to schema::BookUpdate (512 bytes).
+constexpr size_t kBookDepth = 10;
+struct BookUpdate {
+  int64_t ts_event;
+  int64_t ts_recv;
+  uint64_t seq;
+  uint32_t symbol_id;
+  uint8_t n_bids;
+  uint8_t n_asks;
+  uint16_t reserved;
+  DepthLevel bids[kBookDepth];
+  DepthLevel asks[kBookDepth];
+};
+static_assert(sizeof(BookUpdate) == 512);
+
+struct InMsg {
+  rd_kafka_message_t* msg;
+  int64_t recv_ts;
+  Source source;
+  bool replay;  // before the committed offset: rebuild state, emit nothing
+  DeadCause cause;
+};
+
+enum class OutKind : uint8_t { Begin, Book, Exec, End, Dead, Offset };
+enum class OutTopic : uint8_t { MdBook = 0, ExecReports = 1 };
+
+constexpr size_t kMaxHops = 14;  // input hops kept (the newest) plus ours
+struct OutBegin {
+  OutTopic topic;
+  uint8_t n_hops;
+  uint32_t symbol_id;
+  uint64_t batch_seq;
+  Hop hops[kMaxHops];
+};
+struct OutDead {
+  rd_kafka_message_t* msg;
+  Source source;
+  DeadCause cause;
+};
+// Offsets go out as one group, visible at once; `last` closes it, and only there may the producer
+// commit, because only there is every output before it covered by the group's offsets.
+struct OutOffset {
+  Source source;
+  bool last;
+  int32_t partition;
+  int64_t next_offset;
+};
+
+struct OutItem {
+  OutKind kind;
+  union {
+    OutBegin begin;
+    BookUpdate book;
+    ExecReport exec;
+    OutDead dead;
+    OutOffset offset;
+  };
+};
+
+// Identifier check, then the flatbuffers Verifier. A known minihft identifier other than the
+// expected one is a wrong schema (a producer wrote to the wrong topic); anything else that fails
+// is malformed.
+inline DeadCause check_message(Source source, const void* data, size_t len) {
+  if (data == nullptr || len < 8) return DeadCause::Truncated;
+  const char* id = static_cast<const char*>(data) + 4;
+  const char* want = source == Source::MdEvents ? schema::MdEventBatchIdentifier()
+                                                : schema::OrderCommandBatchIdentifier();
+  if (std::memcmp(id, want, 4) != 0) {
+    static const char* known[] = {"MDEV", "MDBK", "MCMD", "MEXR", "MSIG", "MCTL", "MREF"};
+    for (const char* k : known) {
+      if (std::memcmp(id, k, 4) == 0) return DeadCause::WrongSchema;
+    }
+    return DeadCause::Malformed;
+  }
+  flatbuffers::Verifier v(static_cast<const uint8_t*>(data), len);
+  const bool ok = source == Source::MdEvents ? schema::VerifyMdEventBatchBuffer(v)
+                                             : schema::VerifyOrderCommandBatchBuffer(v);
+  return ok ? DeadCause::None : DeadCause::Malformed;
+}
+
+}  // namespace minihft::service
