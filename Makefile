@@ -20,6 +20,7 @@ help: ## list the targets
 $(INSTALLED): pyproject.toml requirements.lock
 	@command -v cmake >/dev/null && command -v ninja >/dev/null || { apt-get update -qq && apt-get install -y -qq cmake ninja-build g++; }
 	@test -f /usr/lib/x86_64-linux-gnu/cmake/GTest/GTestConfig.cmake || { apt-get update -qq && apt-get install -y -qq libgtest-dev; }
+	@pkg-config --exists rdkafka 2>/dev/null || { apt-get update -qq && apt-get install -y -qq librdkafka-dev pkg-config; }
 	test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip==25.3
 	$(PIP) install -q -c requirements.lock $$($(PYTHON_SYS) -c "import tomllib;print(' '.join(tomllib.load(open('pyproject.toml','rb'))['build-system']['requires']))")
@@ -51,8 +52,15 @@ test-sanitize: $(INSTALLED) ## C++ unit tests under AddressSanitizer + Undefined
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(SAN_BUILD) --output-on-failure -j $(JOBS)
 
-test-py: build kafka-up ## Python tests: unit, integration (real broker), regression
+test-py: build service kafka-up ## Python tests: unit, integration (real broker), regression
 	$(PY) -m pytest -q
+
+.PHONY: service
+service: $(INSTALLED) ## the lob_engine Kafka service binary (librdkafka), Release, in build/service
+	cmake -S . -B build/service -G Ninja -DCMAKE_BUILD_TYPE=Release -DMINIHFT_BUILD_SERVICE=ON \
+	  -DFLATBUFFERS_INCLUDE_DIR=$$($(PY) -m minihft.schema_codegen include-dir) >/dev/null
+	cmake --build build/service -j $(JOBS) --target lob_engine
+	@echo "lob_engine: $(CURDIR)/build/service/services/lob_engine/service/lob_engine"
 
 bench: build ## benchmarks, one JSON line each
 	@$(VENV)/bin/minihft bench book
