@@ -11,7 +11,7 @@ CPP_BUILD := build/cpp
 SAN_BUILD := build/sanitize
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help install build demo test test-cpp test-sanitize test-py bench lint fmt check-schemas schemas clean \
+.PHONY: help install build demo test test-cpp test-sanitize test-tsan test-py bench lint fmt check-schemas schemas clean \
 	kafka-up kafka-down stubs check-stubs
 
 help: ## list the targets
@@ -37,7 +37,7 @@ build: $(INSTALLED) ## rebuild the C++ extension after a change (incremental); r
 demo: build ## run the demo on the bundled real sample, in-process
 	$(VENV)/bin/minihft demo
 
-test: build check-schemas check-stubs lint test-cpp test-sanitize test-py ## everything CI runs
+test: build check-schemas check-stubs lint test-cpp test-sanitize test-tsan test-py ## everything CI runs
 
 test-cpp: $(INSTALLED) ## C++ unit tests (GoogleTest under CTest), Release
 	cmake -S . -B $(CPP_BUILD) -G Ninja -DMINIHFT_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release \
@@ -51,6 +51,12 @@ test-sanitize: $(INSTALLED) ## C++ unit tests under AddressSanitizer + Undefined
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(SAN_BUILD) --output-on-failure -j $(JOBS)
+
+test-tsan: $(INSTALLED) ## the lock-free ring tests under ThreadSanitizer
+	cmake -S . -B build/tsan -G Ninja -DMINIHFT_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Debug \
+	  -DMINIHFT_SANITIZE=thread -DFLATBUFFERS_INCLUDE_DIR=$$($(PY) -m minihft.schema_codegen include-dir) >/dev/null
+	cmake --build build/tsan -j $(JOBS)
+	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -R Spsc
 
 test-py: build service kafka-up ## Python tests: unit, integration (real broker), regression
 	$(PY) -m pytest -q
@@ -99,6 +105,13 @@ kafka-up: ## start a local Kafka broker (KRaft, 127.0.0.1:9092); fetched from Ma
 
 kafka-down: ## stop the local Kafka broker
 	bash deploy/kafka/kafka-down.sh
+
+.PHONY: up down
+up: ## the local stack as processes: broker, lob_engine, strategy_runner, feed_handler on the sample
+	bash deploy/local/stack.sh up
+
+down: ## stop the local stack (SIGTERM: each service commits, flushes and exits)
+	bash deploy/local/stack.sh down
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build
