@@ -12,7 +12,9 @@ import sys
 import time
 from collections.abc import Sequence
 
+import numpy as np
 from minihft.bus.base import Bus
+from minihft.records import MD_EVENT, MdEventType
 from minihft.runtime import Clock, Service, ServiceConfig
 from minihft.runtime.cli import common_arguments, make_config
 from minihft.runtime.replay import BatchPublisher, load_events, paced_slices, repeat_symbols
@@ -30,6 +32,9 @@ class FeedHandlerConfig(ServiceConfig):
     batch_events: int = Field(512, ge=1, le=65536)
     repeat: int = Field(1, ge=1, description="copies of the file under symbol ids +0, +1, ...")
     exit_when_done: bool = False
+    clear_first: bool = Field(
+        False, description="a Clear event per symbol first, so a replay restarts its book"
+    )
     partitions: int = Field(4, ge=1)
 
 
@@ -44,7 +49,7 @@ def run(cfg: FeedHandlerConfig, *, bus: Bus | None = None, clock: Clock | None =
     svc.start()
     try:
         topic = svc.topics.md_events
-        if not _ensure_topics(svc, [topic, svc.topics.dead_letter], cfg.partitions):
+        if not _ensure_topics(svc, list(svc.topics.all()), cfg.partitions):
             return 0
         events = load_events(cfg.file, cfg.symbol_id)
         svc.log.info(
@@ -58,6 +63,12 @@ def run(cfg: FeedHandlerConfig, *, bus: Bus | None = None, clock: Clock | None =
         mark_t, mark_n = time.monotonic(), 0
         chunk = cfg.batch_events * 64
         for copy in repeat_symbols(events, cfg.repeat, cfg.symbol_id):
+            if cfg.clear_first and len(copy):
+                clear = np.zeros(1, dtype=MD_EVENT)
+                clear[0]["ts_event"] = clear[0]["ts_recv"] = copy[0]["ts_event"]
+                clear[0]["symbol_id"] = copy[0]["symbol_id"]
+                clear[0]["type"] = int(MdEventType.CLEAR)
+                pub.publish(clear)
             for start, stop, late in paced_slices(
                 copy["ts_event"],
                 cfg.speed,
@@ -128,6 +139,7 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--batch-events", dest="batch_events", type=int, default=s)
     p.add_argument("--repeat", type=int, default=s)
     p.add_argument("--exit-when-done", dest="exit_when_done", action="store_true", default=s)
+    p.add_argument("--clear-first", dest="clear_first", action="store_true", default=s)
     return p
 
 

@@ -109,9 +109,8 @@ def run(cfg: StrategyRunnerConfig, *, bus: Bus | None = None, clock: Clock | Non
         t = svc.topics
         while not svc.stopping:
             try:
-                svc.bus.create_topics(
-                    [t.md_book, t.exec_reports, t.orders, t.dead_letter], cfg.partitions
-                )
+                # Every run topic: whichever service starts first makes the set complete.
+                svc.bus.create_topics(list(t.all()), cfg.partitions)
                 break
             except Exception as exc:  # broker not up yet
                 svc.log.warning("cannot create topics yet", extra={"fields": {"error": str(exc)}})
