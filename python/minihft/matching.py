@@ -70,7 +70,7 @@ class MatchingEngine:
 
 
 def bench_match(
-    commands: Records, n_symbols: int = 64, expected_orders: int = 1 << 20
+    commands: Records, n_symbols: int = 64, expected_orders: int = 1 << 14
 ) -> dict[str, Any]:
     """Throughput and per-command latency of the C++ engine on a fresh book (see bench_match)."""
     raw = _command_bytes(commands, "bench_match")

@@ -203,7 +203,7 @@ void bind_matching(nb::module_& m) {
       .def("counters", &PyEngine::counters)
       .def_prop_ro("n_symbols", &PyEngine::n_symbols);
   m.def("bench_match", &bench_match, nb::arg("commands"), nb::arg("n_symbols") = 64,
-        nb::arg("expected_orders") = 1 << 20,
+        nb::arg("expected_orders") = 1 << 14,
         "run the commands through a fresh engine twice: wall throughput, then per-command "
         "cycle-counter latency");
 }
