@@ -9,13 +9,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from minihft.cli import bench, demo, run, verify
+from minihft.cli import bench, demo, replay, run, verify
 
 _REGISTRARS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     verify.register,
     bench.register,
     demo.register,
     run.register,
+    replay.register,
 ]
 
 
