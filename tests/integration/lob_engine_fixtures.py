@@ -7,7 +7,6 @@ CI must not go green without having run the service.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess

@@ -14,14 +14,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from minihft import codec
-from minihft.book import BookBuilder
-from minihft.bus import Topics
-from minihft.bus.kafka import KafkaBus
-from minihft.marketdata import lobster
-from minihft.matching import MatchingEngine, new_commands
-from minihft.records import ErrorCode
-
 from lob_engine_fixtures import (
     LOBSTER,
     EngineProcess,
@@ -33,6 +25,13 @@ from lob_engine_fixtures import (
     publish_batches,
     run_engine,
 )
+from minihft import codec
+from minihft.book import BookBuilder
+from minihft.bus import Topics
+from minihft.bus.kafka import KafkaBus
+from minihft.marketdata import lobster
+from minihft.matching import MatchingEngine, new_commands
+from minihft.records import ErrorCode
 
 __all__ = ["engine_topics", "lob_engine_binary", "run_engine"]  # pytest fixtures, imported
 
@@ -143,9 +142,13 @@ def test_books_match_in_process_builder(
         np.testing.assert_array_equal(update_rows(got[s][-1:])[0], final.depth(s, 10))
     m = engine.metrics()
     assert m[M + "conflated_updates_total"] == 0
-    assert m[M + "unknown_order_events_total"] == sum(expected_books(e)[2] for e in streams.values())
+    assert m[M + "unknown_order_events_total"] == sum(
+        expected_books(e)[2] for e in streams.values()
+    )
     assert m[M + "unknown_order_events_total"] > 0  # the sample starts mid-day
-    assert m[M + 'md_events_total{type="add"}'] == sum((e["type"] == 1).sum() for e in streams.values())
+    assert m[M + 'md_events_total{type="add"}'] == sum(
+        (e["type"] == 1).sum() for e in streams.values()
+    )
     assert m[M + "update_latency_ns_count"] == n_md
     assert m[M + "books"] == 2
     # Our Receive and Publish stamps follow the feed handler's, in time order.
@@ -153,6 +156,36 @@ def test_books_match_in_process_builder(
     hops = codec.decode(msg.value(), codec.MD_BOOK).hops
     assert [(int(h["stage"]), int(h["point"])) for h in hops] == [(1, 1), (2, 0), (2, 1)]
     assert hops["ts"][0] <= hops["ts"][1] <= hops["ts"][2]
+
+
+def test_conflation_sends_latest_book_per_symbol(
+    bootstrap: str, engine_topics: Topics, run_engine: Start
+) -> None:
+    events = lobster_events("GOOG", 10, 1, 30_000)
+    bus = KafkaBus(bootstrap)
+    n_md = publish_batches(bus, engine_topics.md_events, codec.MD_EVENTS, events, 50)
+    # A producer queue limit of one message makes the producer count as lagging almost always.
+    engine = run_engine("--max-outq", "1")
+    engine.wait_ready()
+    engine.wait_consumed(n_md, 0)
+    m = engine.metrics()
+    assert m[M + "conflated_updates_total"] > 0
+    seqs, rows, _ = expected_books(events)
+
+    def has_last(msgs: list[Any]) -> bool:
+        return any(
+            codec.decode(x.value(), codec.MD_BOOK).records["seq"][-1] == seqs[-1] for x in msgs
+        )
+
+    got = decode_records(consume_all(bootstrap, engine_topics.md_book, has_last), codec.MD_BOOK)
+    sent = m[M + "book_updates_total"] - m[M + "conflated_updates_total"]
+    assert len(got) == sent < len(seqs)
+    assert (np.diff(got["seq"].astype(np.int64)) > 0).all()  # newest only, never out of order
+    # Every update that went out is the true book after its event, and the last one is final.
+    pos = np.searchsorted(seqs, got["seq"])
+    np.testing.assert_array_equal(seqs[pos], got["seq"])
+    np.testing.assert_array_equal(update_rows(got), rows[pos])
+    assert got["seq"][-1] == seqs[-1]
 
 
 # ---- (b) kill -9 and restart -------------------------------------------------------------------

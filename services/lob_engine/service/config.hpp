@@ -33,7 +33,8 @@ struct Config {
 
   std::string help() const {
     return "usage: lob_engine [--bootstrap HOST:PORT] [--topic-prefix P] [--metrics-addr A]\n"
-           "  [--metrics-port N] [--group G] [--transactional-id T] [--instance N] [--depth 1..10]\n"
+           "  [--metrics-port N] [--group G] [--transactional-id T] [--instance N] [--depth "
+           "1..10]\n"
            "  [--conflate|--no-conflate] [--commit-interval-ms N] [--linger-ms N] [--in-ring N]\n"
            "  [--out-ring N] [--max-outq N] [--max-symbols N]\n"
            "Every flag can also come from MINIHFT_LOB_ENGINE_<FLAG> (upper case, '_' for '-'),\n"

@@ -53,7 +53,8 @@ OutBegin EngineStage::make_begin(OutTopic topic, const Hops* hops, int64_t recv_
   // Keep the newest stamps; room for our Receive here and our Publish at the producer.
   const size_t keep = std::min(n, kMaxHops - 2);
   if (keep) std::memcpy(b.hops, hops->Data() + (n - keep) * sizeof(Hop), keep * sizeof(Hop));
-  b.hops[keep] = Hop{recv_ts, kStageLobEngine, kHopReceive, static_cast<uint16_t>(cfg_.instance), 0};
+  b.hops[keep] =
+      Hop{recv_ts, kStageLobEngine, kHopReceive, static_cast<uint16_t>(cfg_.instance), 0};
   b.n_hops = static_cast<uint8_t>(keep + 1);
   return b;
 }
@@ -186,10 +187,9 @@ void EngineStage::emit_books(SymbolId sym, const OutBegin& begin_in, bool live) 
   begin.symbol_id = sym;
   begin.batch_seq = s.book_batches;
   inc(m_.book_updates, updates_.size());
-  const bool congested = cfg_.conflate &&
-                         (s.has_pending || !backlog_.empty() ||
-                          producer_lagging_.load(std::memory_order_relaxed) ||
-                          out_.free_space() < updates_.size() + 2);
+  const bool congested = cfg_.conflate && (s.has_pending || !backlog_.empty() ||
+                                           producer_lagging_.load(std::memory_order_relaxed) ||
+                                           out_.free_space() < updates_.size() + 2);
   if (congested) {
     inc(m_.conflated_updates, updates_.size() - 1 + (s.has_pending ? 1 : 0));
     s.pending_begin = begin;
@@ -236,9 +236,9 @@ void EngineStage::process_orders(const InMsg& m, bool live) {
     SymState& s = state(c.symbol_id);
     if (submit && in_range && s.accepted_ids.count(c.order_id) != 0) {
       if (live) inc(m_.reused_order_ids);
-      reports_.push_back(ExecReport{c.ts, c.order_id, 0, c.price, c.qty, 0, c.account,
-                                    c.symbol_id, static_cast<uint8_t>(ExecType::OrderRejected),
-                                    c.side, static_cast<uint8_t>(ErrorCode::DuplicateOrderId),
+      reports_.push_back(ExecReport{c.ts, c.order_id, 0, c.price, c.qty, 0, c.account, c.symbol_id,
+                                    static_cast<uint8_t>(ExecType::OrderRejected), c.side,
+                                    static_cast<uint8_t>(ErrorCode::DuplicateOrderId),
                                     static_cast<uint8_t>(Liquidity::None)});
       continue;
     }

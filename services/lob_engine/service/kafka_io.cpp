@@ -66,14 +66,13 @@ void ConsumerStage::close() {
 bool ConsumerStage::setup(const std::atomic<bool>& stop) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   const std::string client = "lob_engine-" + std::to_string(cfg_.instance);
-  bool ok = set_conf(conf, "bootstrap.servers", cfg_.bootstrap) &&
-            set_conf(conf, "client.id", client) && set_conf(conf, "group.id", cfg_.group) &&
-            set_conf(conf, "enable.auto.commit", "false") &&
-            set_conf(conf, "enable.auto.offset.store", "false") &&
-            set_conf(conf, "auto.offset.reset", "earliest") &&
-            set_conf(conf, "isolation.level", "read_committed") &&
-            set_conf(conf, "enable.partition.eof", "false") &&
-            set_conf(conf, "fetch.wait.max.ms", "20");
+  bool ok =
+      set_conf(conf, "bootstrap.servers", cfg_.bootstrap) && set_conf(conf, "client.id", client) &&
+      set_conf(conf, "group.id", cfg_.group) && set_conf(conf, "enable.auto.commit", "false") &&
+      set_conf(conf, "enable.auto.offset.store", "false") &&
+      set_conf(conf, "auto.offset.reset", "earliest") &&
+      set_conf(conf, "isolation.level", "read_committed") &&
+      set_conf(conf, "enable.partition.eof", "false") && set_conf(conf, "fetch.wait.max.ms", "20");
   if (!ok) {
     rd_kafka_conf_destroy(conf);
     return false;
@@ -115,7 +114,8 @@ bool ConsumerStage::setup(const std::atomic<bool>& stop) {
 
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(8);
   for (size_t s = 0; s < kSources; ++s) {
-    for (int p = 0; p < counts[s]; ++p) rd_kafka_topic_partition_list_add(list, topics_[s].c_str(), p);
+    for (int p = 0; p < counts[s]; ++p)
+      rd_kafka_topic_partition_list_add(list, topics_[s].c_str(), p);
   }
   rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__TIMED_OUT;
   while (!stop && (e = rd_kafka_committed(rk_, list, 10000)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -135,7 +135,8 @@ bool ConsumerStage::setup(const std::atomic<bool>& stop) {
     const int64_t committed = tp.offset >= 0 ? tp.offset : 0;
     if (committed > 0 && lo > 0) {
       log("warn", "retention dropped part of the replay log: rebuilt state is incomplete",
-          {{"topic", tp.topic}, {"partition", std::to_string(tp.partition)},
+          {{"topic", tp.topic},
+           {"partition", std::to_string(tp.partition)},
            {"low_watermark", std::to_string(lo)}});
     }
     auto& c = committed_[static_cast<size_t>(src)];
@@ -152,7 +153,8 @@ bool ConsumerStage::setup(const std::atomic<bool>& stop) {
     return false;
   }
   log("info", "consuming from the beginning; replaying up to the committed offsets",
-      {{"md_events", topics_[0]}, {"orders", topics_[1]},
+      {{"md_events", topics_[0]},
+       {"orders", topics_[1]},
        {"replay_messages", std::to_string(replay_total)}});
   check_progress();
   return true;
@@ -164,9 +166,11 @@ void ConsumerStage::check_progress() {
   for (Part& p : parts_) {
     if (p.reached) continue;
     rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, topics_[static_cast<size_t>(p.source)].c_str(), p.partition);
+    rd_kafka_topic_partition_list_add(l, topics_[static_cast<size_t>(p.source)].c_str(),
+                                      p.partition);
     // The position passes transaction markers too, which the messages never show.
-    if (rd_kafka_position(rk_, l) == RD_KAFKA_RESP_ERR_NO_ERROR && l->elems[0].offset >= p.committed) {
+    if (rd_kafka_position(rk_, l) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        l->elems[0].offset >= p.committed) {
       p.reached = true;
     }
     rd_kafka_topic_partition_list_destroy(l);
@@ -218,12 +222,15 @@ void ConsumerStage::run(const std::atomic<bool>& stop, SpscRing<InMsg>& ring) {
       int64_t lag[kSources] = {0, 0};
       rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(8);
       for (const Part& p : parts_) {
-        rd_kafka_topic_partition_list_add(l, topics_[static_cast<size_t>(p.source)].c_str(), p.partition);
+        rd_kafka_topic_partition_list_add(l, topics_[static_cast<size_t>(p.source)].c_str(),
+                                          p.partition);
       }
       rd_kafka_position(rk_, l);
       for (int i = 0; i < l->cnt; ++i) {
         int64_t lo = 0, hi = 0;
-        if (rd_kafka_get_watermark_offsets(rk_, l->elems[i].topic, l->elems[i].partition, &lo, &hi) != 0) continue;
+        if (rd_kafka_get_watermark_offsets(rk_, l->elems[i].topic, l->elems[i].partition, &lo,
+                                           &hi) != 0)
+          continue;
         const int64_t pos = l->elems[i].offset >= 0 ? l->elems[i].offset : lo;
         lag[topics_[0] == l->elems[i].topic ? 0 : 1] += std::max<int64_t>(0, hi - pos);
       }
@@ -254,7 +261,8 @@ bool txn_call(const char* what, F&& f, bool* abortable = nullptr) {
     const bool retry = rd_kafka_error_is_retriable(e) && attempt < 20;
     if (abortable) *abortable = rd_kafka_error_txn_requires_abort(e);
     log(retry ? "warn" : "error", "kafka transaction call failed",
-        {{"call", what}, {"error", rd_kafka_error_string(e)},
+        {{"call", what},
+         {"error", rd_kafka_error_string(e)},
          {"fatal", rd_kafka_error_is_fatal(e) ? "1" : "0"}});
     rd_kafka_error_destroy(e);
     if (!retry) return false;
@@ -304,7 +312,8 @@ bool ProducerStage::setup(const std::atomic<bool>& stop) {
     log("error", "cannot create producer", {{"error", err}});
     return false;
   }
-  for (size_t i = 0; i < 3; ++i) out_[i] = rd_kafka_topic_new(rk_, cfg_.topic(kOutBases[i]).c_str(), nullptr);
+  for (size_t i = 0; i < 3; ++i)
+    out_[i] = rd_kafka_topic_new(rk_, cfg_.topic(kOutBases[i]).c_str(), nullptr);
   for (size_t s = 0; s < kSources; ++s) in_topics_[s] = cfg_.topic(kTopicBases[s]);
   // Fences a predecessor with the same transactional.id and aborts what it left open, so the
   // committed offsets read next are final.
@@ -315,7 +324,8 @@ bool ProducerStage::setup(const std::atomic<bool>& stop) {
       return true;
     }
     const bool retry = rd_kafka_error_is_retriable(e);
-    log(retry ? "warn" : "error", "init_transactions failed", {{"error", rd_kafka_error_string(e)}});
+    log(retry ? "warn" : "error", "init_transactions failed",
+        {{"error", rd_kafka_error_string(e)}});
     rd_kafka_error_destroy(e);
     if (!retry) return false;
     sleep_ms(500);
@@ -335,8 +345,8 @@ bool ProducerStage::commit() {
   for (size_t s = 0; s < kSources; ++s) {
     for (size_t p = 0; p < offsets_[s].size(); ++p) {
       if (offsets_[s][p] < 0) continue;
-      rd_kafka_topic_partition_list_add(list, in_topics_[s].c_str(), static_cast<int32_t>(p))->offset =
-          offsets_[s][p];
+      rd_kafka_topic_partition_list_add(list, in_topics_[s].c_str(), static_cast<int32_t>(p))
+          ->offset = offsets_[s][p];
     }
   }
   bool ok = true;
@@ -344,15 +354,17 @@ bool ProducerStage::commit() {
   if (list->cnt > 0) {
     // No group membership (the partitions are assigned), so plain group metadata is what the
     // coordinator expects.
-    rd_kafka_consumer_group_metadata_t* cgmd = rd_kafka_consumer_group_metadata_new(cfg_.group.c_str());
+    rd_kafka_consumer_group_metadata_t* cgmd =
+        rd_kafka_consumer_group_metadata_new(cfg_.group.c_str());
     ok = txn_call(
         "send_offsets_to_transaction",
         [&] { return rd_kafka_send_offsets_to_transaction(rk_, list, cgmd, 30000); }, &abortable);
     rd_kafka_consumer_group_metadata_destroy(cgmd);
   }
   rd_kafka_topic_partition_list_destroy(list);
-  ok = ok && txn_call("commit_transaction", [&] { return rd_kafka_commit_transaction(rk_, 30000); },
-                      &abortable);
+  ok = ok && txn_call(
+                 "commit_transaction", [&] { return rd_kafka_commit_transaction(rk_, 30000); },
+                 &abortable);
   if (!ok) {
     // The engine's state already includes what this transaction held: only a restart, which
     // replays from the last committed offsets, makes state and outputs agree again.
@@ -381,7 +393,8 @@ bool ProducerStage::produce(rd_kafka_topic_t* topic, const void* data, size_t le
         RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      log("error", "produce failed", {{"topic", rd_kafka_topic_name(topic)}, {"error", rd_kafka_err2str(e)}});
+      log("error", "produce failed",
+          {{"topic", rd_kafka_topic_name(topic)}, {"error", rd_kafka_err2str(e)}});
       if (headers) rd_kafka_headers_destroy(headers);
       return false;
     }
@@ -395,8 +408,8 @@ bool ProducerStage::produce_batch() {
   Hop hops[kMaxHops];
   const size_t n_hops = cur_.n_hops;
   std::memcpy(hops, cur_.hops, n_hops * sizeof(Hop));
-  hops[n_hops] = Hop{clock_.now_ns(), kStageLobEngine, kHopPublish,
-                     static_cast<uint16_t>(cfg_.instance), 0};
+  hops[n_hops] =
+      Hop{clock_.now_ns(), kStageLobEngine, kHopPublish, static_cast<uint16_t>(cfg_.instance), 0};
   auto hv = fbb.CreateVectorOfStructs(reinterpret_cast<const schema::HopStamp*>(hops), n_hops + 1);
   size_t idx;
   if (cur_.topic == OutTopic::MdBook) {
@@ -412,7 +425,8 @@ bool ProducerStage::produce_batch() {
         fbb, schema::CreateExecReportBatch(fbb, cur_.symbol_id, cur_.batch_seq, hv, rv));
     idx = 1;
   }
-  if (!produce(out_[idx], fbb.GetBufferPointer(), fbb.GetSize(), cur_.symbol_id, nullptr)) return false;
+  if (!produce(out_[idx], fbb.GetBufferPointer(), fbb.GetSize(), cur_.symbol_id, nullptr))
+    return false;
   inc(m_.messages_out[idx]);
   return true;
 }

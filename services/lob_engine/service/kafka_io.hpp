@@ -33,7 +33,8 @@ namespace minihft::service {
 
 class ConsumerStage {
  public:
-  ConsumerStage(const Config& cfg, const Clock& clock, Metrics& m) : cfg_(cfg), clock_(clock), m_(m) {}
+  ConsumerStage(const Config& cfg, const Clock& clock, Metrics& m)
+      : cfg_(cfg), clock_(clock), m_(m) {}
   ~ConsumerStage();
   // Creates the consumer, waits for the topics, reads committed offsets and assigns every
   // partition from its beginning. False (with a log line) on a fatal error or when stopped.
@@ -66,7 +67,8 @@ class ConsumerStage {
 
 class ProducerStage {
  public:
-  ProducerStage(const Config& cfg, const Clock& clock, Metrics& m) : cfg_(cfg), clock_(clock), m_(m) {}
+  ProducerStage(const Config& cfg, const Clock& clock, Metrics& m)
+      : cfg_(cfg), clock_(clock), m_(m) {}
   ~ProducerStage();
   // Creates the transactional producer and runs init_transactions (fencing a predecessor).
   bool setup(const std::atomic<bool>& stop);

@@ -44,7 +44,8 @@ class SignalWatch {
       while (!done_) {
         siginfo_t info;
         if (sigtimedwait(&s, &info, &ts) > 0) {
-          log("info", "signal received, shutting down", {{"signal", std::to_string(info.si_signo)}});
+          log("info", "signal received, shutting down",
+              {{"signal", std::to_string(info.si_signo)}});
           stop_ = true;
           return;
         }
@@ -96,9 +97,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   log("info", "starting",
-      {{"bootstrap", cfg.bootstrap}, {"topic_prefix", cfg.topic_prefix}, {"group", cfg.group},
-       {"transactional_id", cfg.transactional_id}, {"metrics_port", std::to_string(port)},
-       {"depth", std::to_string(cfg.depth)}, {"conflate", cfg.conflate ? "1" : "0"}});
+      {{"bootstrap", cfg.bootstrap},
+       {"topic_prefix", cfg.topic_prefix},
+       {"group", cfg.group},
+       {"transactional_id", cfg.transactional_id},
+       {"metrics_port", std::to_string(port)},
+       {"depth", std::to_string(cfg.depth)},
+       {"conflate", cfg.conflate ? "1" : "0"}});
 
   // Producer first: init_transactions must abort a killed predecessor's open transaction before
   // the consumer reads the committed offsets.
@@ -146,6 +151,7 @@ int main(int argc, char** argv) {
   http.stop();
   log("info", "stopped cleanly",
       {{"transactions", std::to_string(metrics.transactions.load())},
-       {"messages_in", std::to_string(metrics.messages_in[0].load() + metrics.messages_in[1].load())}});
+       {"messages_in",
+        std::to_string(metrics.messages_in[0].load() + metrics.messages_in[1].load())}});
   return 0;
 }

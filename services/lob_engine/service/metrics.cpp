@@ -14,8 +14,8 @@ namespace {
 constexpr const char* kPrefix = "minihft_lob_engine_";
 
 const char* md_type_name(size_t i) {
-  static const char* n[] = {"invalid", "add",          "execute",     "execute_at_price",
-                            "cancel",  "delete",       "replace",     "hidden_trade",
+  static const char* n[] = {"invalid", "add",           "execute", "execute_at_price",
+                            "cancel",  "delete",        "replace", "hidden_trade",
                             "clear",   "trading_status"};
   return i < sizeof n / sizeof *n ? n[i] : nullptr;
 }
@@ -24,8 +24,7 @@ const char* cmd_name(size_t i) {
   return n[i];
 }
 const char* exec_name(size_t i) {
-  static const char* n[] = {"invalid",   "accepted",  "rejected", "filled",
-                            "cancelled", "replaced"};
+  static const char* n[] = {"invalid", "accepted", "rejected", "filled", "cancelled", "replaced"};
   return i < sizeof n / sizeof *n ? n[i] : nullptr;
 }
 
@@ -64,7 +63,8 @@ std::string Metrics::render() const {
   std::string n = p + "md_events_total";
   head(o, n, "counter", "venue L3 events applied, by type");
   for (size_t i = 0; i < kMdTypes; ++i) {
-    if (md_type_name(i)) sample(o, n, "type=\"" + std::string(md_type_name(i)) + "\"", get(md_events[i]));
+    if (md_type_name(i))
+      sample(o, n, "type=\"" + std::string(md_type_name(i)) + "\"", get(md_events[i]));
   }
   n = p + "md_event_status_total";
   head(o, n, "counter", "venue L3 events by book builder result");
@@ -77,14 +77,16 @@ std::string Metrics::render() const {
   sample(o, n, "", get(unknown_order_events));
   n = p + "commands_total";
   head(o, n, "counter", "order commands processed, by type");
-  for (size_t i = 0; i < kCmdTypes; ++i) sample(o, n, "type=\"" + std::string(cmd_name(i)) + "\"", get(commands[i]));
+  for (size_t i = 0; i < kCmdTypes; ++i)
+    sample(o, n, "type=\"" + std::string(cmd_name(i)) + "\"", get(commands[i]));
   n = p + "reused_order_ids_total";
   head(o, n, "counter", "submits rejected because the order id was used before");
   sample(o, n, "", get(reused_order_ids));
   n = p + "exec_reports_total";
   head(o, n, "counter", "execution reports produced, by type");
   for (size_t i = 1; i < kExecTypes; ++i) {
-    if (exec_name(i)) sample(o, n, "type=\"" + std::string(exec_name(i)) + "\"", get(exec_reports[i]));
+    if (exec_name(i))
+      sample(o, n, "type=\"" + std::string(exec_name(i)) + "\"", get(exec_reports[i]));
   }
   n = p + "dead_letters_total";
   head(o, n, "counter", "input messages moved to dead.letter, by source topic and cause");
@@ -117,12 +119,14 @@ std::string Metrics::render() const {
   n = p + "messages_in_total";
   head(o, n, "counter", "input messages consumed, by topic");
   for (size_t s = 0; s < kSources; ++s) {
-    sample(o, n, "topic=\"" + std::string(source_name(static_cast<Source>(s))) + "\"", get(messages_in[s]));
+    sample(o, n, "topic=\"" + std::string(source_name(static_cast<Source>(s))) + "\"",
+           get(messages_in[s]));
   }
   n = p + "consumer_lag_messages";
   head(o, n, "gauge", "high watermark minus consumed position, summed over partitions");
   for (size_t s = 0; s < kSources; ++s) {
-    sample(o, n, "topic=\"" + std::string(source_name(static_cast<Source>(s))) + "\"", get(consumer_lag[s]));
+    sample(o, n, "topic=\"" + std::string(source_name(static_cast<Source>(s))) + "\"",
+           get(consumer_lag[s]));
   }
   n = p + "messages_out_total";
   head(o, n, "counter", "messages produced, by topic");
@@ -218,7 +222,9 @@ void HttpServer::handle(int fd) {
     body = "not found\n";
   }
   std::string resp = "HTTP/1.1 " + std::to_string(code) +
-                     (code == 200 ? " OK" : code == 404 ? " Not Found" : " Service Unavailable") +
+                     (code == 200   ? " OK"
+                      : code == 404 ? " Not Found"
+                                    : " Service Unavailable") +
                      "\r\nContent-Type: " + ctype +
                      "\r\nContent-Length: " + std::to_string(body.size()) +
                      "\r\nConnection: close\r\n\r\n" + body;
