@@ -30,7 +30,7 @@ def generate(n: int, seed: int) -> npt.NDArray[np.void]:
     submit = kind <= 1
     # Submits get ids 1, 2, 3, ... in stream order; n_before[i] = submits before command i.
     n_submit = np.cumsum(submit)
-    n_before = n_submit - submit
+    n_before: npt.NDArray[np.int64] = n_submit - submit.astype(np.int64)
     symbol = rng.integers(0, N_SYMBOLS, size=n).astype(np.uint32)
     side = rng.integers(0, 2, size=n).astype(np.uint8)
     sign = np.where(side == 0, -1, 1)  # buy below the mid, sell above

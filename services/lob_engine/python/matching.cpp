@@ -193,7 +193,7 @@ void bind_matching(nb::module_& m) {
                        "Price-time matching engine; semantics in matching_engine.hpp")
       .def(nb::init<uint32_t, size_t>(), nb::arg("n_symbols") = 64,
            nb::arg("expected_orders") = 1 << 14)
-      .def("process", &PyEngine::process, nb::arg("commands"),
+      .def("process", &PyEngine::process, nb::arg("commands").noconvert(),
            "uint8 view of ORDER_COMMAND records -> uint8 array of EXEC_REPORT records")
       .def("depth", &PyEngine::depth, nb::arg("symbol_id"), nb::arg("side"), nb::arg("n"),
            "uint8 array of up to n DEPTH_LEVEL records, best first")
@@ -202,7 +202,7 @@ void bind_matching(nb::module_& m) {
       .def("order_qty", &PyEngine::order_qty, nb::arg("symbol_id"), nb::arg("order_id"))
       .def("counters", &PyEngine::counters)
       .def_prop_ro("n_symbols", &PyEngine::n_symbols);
-  m.def("bench_match", &bench_match, nb::arg("commands"), nb::arg("n_symbols") = 64,
+  m.def("bench_match", &bench_match, nb::arg("commands").noconvert(), nb::arg("n_symbols") = 64,
         nb::arg("expected_orders") = 1 << 14,
         "run the commands through a fresh engine twice: wall throughput, then per-command "
         "cycle-counter latency");
