@@ -185,7 +185,11 @@ class Service:
         while not self.stopping:
             self.beat()
             try:
-                msgs = consumer.poll(cfg.poll_max, cfg.poll_timeout_s)
+                # librdkafka's batch consume waits for a *full* batch or the timeout: block
+                # for the first message only, then take whatever else is already there.
+                msgs = consumer.poll(1, cfg.poll_timeout_s)
+                if msgs and cfg.poll_max > 1:
+                    msgs += consumer.poll(cfg.poll_max - 1, 0)
             except RuntimeError as exc:  # a non-retriable consumer error; the client recovers
                 self.log.warning("poll failed", extra={"fields": {"error": str(exc)}})
                 self._stop.wait(0.2)
