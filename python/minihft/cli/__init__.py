@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from minihft.cli import bench, demo, replay, run, verify
+from minihft.cli import bench, demo, gen_itch, ingest, replay, run, verify
 
 _REGISTRARS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     verify.register,
@@ -17,6 +17,8 @@ _REGISTRARS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]]
     demo.register,
     run.register,
     replay.register,
+    gen_itch.register,
+    ingest.register,
 ]
 
 

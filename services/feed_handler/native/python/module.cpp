@@ -6,6 +6,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
@@ -13,6 +14,8 @@
 #include <vector>
 
 #include "minihft/feed/itch.hpp"
+#include "minihft/feed/synth.hpp"
+#include "minihft/lob/book_builder.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -303,6 +306,106 @@ nb::dict bench_parse(const InBytes& data, int runs, size_t slice_bytes) {
   return d;
 }
 
+// Parse and build every symbol's L3 book in one native pass: each slice is decoded into the
+// reused output vector and its events applied to the BookBuilder before the next slice.
+nb::dict bench_book(const InBytes& data, int runs, size_t slice_bytes, size_t expected_orders) {
+  std::vector<double> seconds;
+  itch::Counters c;
+  std::vector<int64_t> top;  // per locate: bid_px, bid_qty, ask_px, ask_qty
+  std::array<uint64_t, minihft::BookBuilder::kCounterSlots> by_status{};
+  uint64_t crossed = 0, live = 0;
+  size_t slots = 0;
+  {
+    nb::gil_scoped_release unlocked;
+    itch::Output out;
+    for (int i = 0; i < runs; ++i) {
+      c = itch::Counters{};
+      minihft::BookBuilder books(expected_orders);
+      const auto t0 = std::chrono::steady_clock::now();
+      size_t pos = 0;
+      while (pos < data.size()) {
+        const size_t n = std::min(slice_bytes, data.size() - pos);
+        const auto r = itch::decode(data.data() + pos, n, pos, itch::OnError::Stop, out, c);
+        for (const minihft::MdEvent& e : out.events) books.apply(e);
+        out.clear();
+        if (r.fault || r.consumed == 0) break;
+        pos += r.consumed;
+      }
+      const auto t1 = std::chrono::steady_clock::now();
+      seconds.push_back(std::chrono::duration<double>(t1 - t0).count());
+      if (i + 1 == runs) {
+        by_status = books.stats().by_status;
+        slots = books.symbol_slots();
+        top.assign(slots * 4, 0);
+        crossed = live = 0;
+        for (size_t s = 0; s < slots; ++s) {
+          const minihft::OrderBook* b = books.book(static_cast<minihft::SymbolId>(s));
+          if (b == nullptr) continue;
+          live += b->order_count();
+          const auto* bid = b->best(minihft::Side::Buy);
+          const auto* ask = b->best(minihft::Side::Sell);
+          if (bid) top[s * 4] = bid->price, top[s * 4 + 1] = bid->qty;
+          if (ask) top[s * 4 + 2] = ask->price, top[s * 4 + 3] = ask->qty;
+          crossed += bid && ask && bid->price >= ask->price;
+        }
+      }
+    }
+  }
+  nb::dict d;
+  d["seconds"] = seconds;
+  d["messages"] = c.messages;
+  d["bytes"] = c.bytes;
+  d["md_events"] = c.md_events;
+  std::vector<uint64_t> st(by_status.begin(), by_status.end());
+  d["by_status"] = st;
+  d["crossed_books"] = crossed;
+  d["live_orders"] = live;
+  d["top"] = to_numpy(std::move(top));
+  return d;
+}
+
+template <class T>
+std::vector<T> vec(const nb::dict& d, const char* key) {
+  return nb::cast<std::vector<T>>(d[key]);
+}
+
+itch::SynthParams synth_params(const nb::dict& d) {
+  itch::SynthParams p;
+  p.seed = nb::cast<uint64_t>(d["seed"]);
+  p.messages = nb::cast<uint64_t>(d["messages"]);
+  p.start_ns = nb::cast<int64_t>(d["start_ns"]);
+  p.tick = nb::cast<int64_t>(d["tick"]);
+  p.p_buy = nb::cast<double>(d["p_buy"]);
+  p.p_attributed = nb::cast<double>(d["p_attributed"]);
+  p.p_hidden = nb::cast<double>(d["p_hidden"]);
+  p.p_delete = nb::cast<double>(d["p_delete"]);
+  p.p_execute = nb::cast<double>(d["p_execute"]);
+  p.p_replace = nb::cast<double>(d["p_replace"]);
+  p.p_partial_cancel = nb::cast<double>(d["p_partial_cancel"]);
+  p.p_exec_at_price = nb::cast<double>(d["p_exec_at_price"]);
+  p.exec_count_cdf = vec<double>(d, "exec_count_cdf");
+  p.arrival_ns = vec<double>(d, "arrival_ns");
+  p.life_delete_ns = vec<double>(d, "life_delete_ns");
+  p.life_execute_ns = vec<double>(d, "life_execute_ns");
+  p.offset_ticks = vec<int64_t>(d, "offset_ticks");
+  p.sizes = vec<int64_t>(d, "sizes");
+  p.scale = vec<double>(d, "scale");
+  p.base_price = vec<int64_t>(d, "base_price");
+  for (const std::string& s : vec<std::string>(d, "symbols")) {
+    itch::Symbol sym;
+    sym.fill(' ');
+    std::memcpy(sym.data(), s.data(), std::min<size_t>(8, s.size()));
+    p.symbols.push_back(sym);
+  }
+  if (p.symbols.empty() || p.symbols.size() > 65535)
+    throw nb::value_error("symbols: between 1 and 65535 expected");
+  if (p.messages < p.symbols.size() + 2)
+    throw nb::value_error("messages: fewer than the S, R directory and S tail need");
+  if (p.arrival_ns.empty() || p.sizes.empty() || p.offset_ticks.empty())
+    throw nb::value_error("arrival_ns, sizes and offset_ticks must not be empty");
+  return p;
+}
+
 }  // namespace
 
 NB_MODULE(_feed, m) {
@@ -340,6 +443,26 @@ NB_MODULE(_feed, m) {
   m.def("encode_events", &encode_events, "events"_a, "symbols"_a, "next_match"_a = 0);
   m.def("encode_reference", &encode_reference, "table"_a, "records"_a);
   m.def("bench_parse", &bench_parse, "data"_a, "runs"_a = 3, "slice_bytes"_a = 1 << 18);
+  m.def("bench_book", &bench_book, "data"_a, "runs"_a = 3, "slice_bytes"_a = 1 << 18,
+        "expected_orders"_a = 1024);
+  nb::class_<itch::SynthGenerator>(m, "SynthGenerator")
+      .def("__init__",
+           [](itch::SynthGenerator* self, const nb::dict& params) {
+             new (self) itch::SynthGenerator(synth_params(params));
+           })
+      .def("next",
+           [](itch::SynthGenerator& g, size_t max_bytes) {
+             std::vector<uint8_t> out;
+             {
+               nb::gil_scoped_release unlocked;
+               out.reserve(max_bytes + 4096);
+               g.next(out, max_bytes);
+             }
+             return nb::bytes(reinterpret_cast<const char*>(out.data()), out.size());
+           })
+      .def_prop_ro("done", &itch::SynthGenerator::done)
+      .def_prop_ro("written", &itch::SynthGenerator::written)
+      .def_prop_ro("now", &itch::SynthGenerator::now);
   m.attr("LAYOUTS") = layouts();
   m.attr("FLAG_CROSS") = itch::kFlagCross;
   m.attr("FLAG_BROKEN") = itch::kFlagBroken;

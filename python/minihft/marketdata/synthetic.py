@@ -1,0 +1,388 @@
+"""SYNTHETIC ITCH 5.0 days whose order flow is fitted to the real LOBSTER samples.
+
+`fit_lobster()` measures, on the LOBSTER message + orderbook pairs, the statistics the generator
+draws from: event-type mix, add price offsets from the same-side touch in ticks, add sizes, order
+fates (deleted / executed / alive at the close) with their lifetimes, executions per executed
+order, partial-cancel and replace shares (LOBSTER has no replace type: a delete followed at the
+same timestamp by an add on the same side is one), hidden-print share and add inter-arrival times.
+`flow_stats()` measures the same on any MD_EVENT flow, so a generated day can be checked against
+the fit (tests/unit/test_synthetic_itch.py).
+
+`generate()` runs the native simulation (services/feed_handler/native/src/itch_synth.cpp) and
+streams its frames to disk: S, one R per symbol, A/F/E/C/X/D/U/P, S. Symbol k runs at the fitted
+pace slowed by a time scale (Zipf over symbols, at least 1) so that the requested message count
+fills about one 6.5 hour session; `flow_stats(..., time_scale=...)` divides it back out.
+Everything is labelled synthetic: the file name must say so and a `.meta.json` sidecar records
+`"synthetic": true`, the seed and the fit.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from minihft import _feed
+from minihft.records import MdEventType, Side
+
+LOBSTER_DIR = Path("/work/shared/data/lobster")
+# The largest file of each ticker (the level only changes the orderbook file, not the flow model).
+_DAY = "2012-06-21_34200000_57600000"
+LOBSTER_PAIRS = (
+    (f"GOOG_{_DAY}_message_10.csv.gz", f"GOOG_{_DAY}_orderbook_10.csv.gz"),
+    (f"AMZN_{_DAY}_message_5.csv.gz", f"AMZN_{_DAY}_orderbook_5.csv.gz"),
+)
+TICK = 100  # one cent in 1e-4 $ price units
+SESSION_NS = 23_400 * 10**9  # 09:30 to 16:00
+START_NS = 34_200 * 10**9
+QUANTILES = 1025  # quantile table size for the continuous draws
+DISCRETE = 4096  # table size for the discrete draws (offsets, sizes)
+MAX_EXECS = 16
+# Not observable in LOBSTER (no MPIDs, no printable flag): small fixed shares, documented as such.
+P_ATTRIBUTED = 0.03
+P_EXEC_AT_PRICE = 0.02
+
+A, E, C, X, D, U, P = (
+    int(MdEventType.ADD),
+    int(MdEventType.EXECUTE),
+    int(MdEventType.EXECUTE_AT_PRICE),
+    int(MdEventType.CANCEL),
+    int(MdEventType.DELETE),
+    int(MdEventType.REPLACE),
+    int(MdEventType.HIDDEN_TRADE),
+)
+MIX_KEYS = ("add", "delete", "cancel", "execute", "hidden")
+
+
+@dataclass
+class FlowStats:
+    """Samples and shares measured on one flow (or several, concatenated)."""
+
+    mix: dict[str, float]  # share of each MIX_KEYS kind; a U counts as a delete plus an add
+    offsets: NDArray[np.int64]  # add price offset from the same-side touch, ticks (>0 = behind)
+    sizes: NDArray[np.int64]
+    arrivals_ns: NDArray[np.float64]  # add inter-arrival per symbol, time-scale normalised
+    life_delete_ns: NDArray[np.float64]
+    life_execute_ns: NDArray[np.float64]
+    exec_counts: NDArray[np.int64]  # executions per executed order
+    p_buy: float
+    p_delete: float
+    p_execute: float
+    p_partial_cancel: float
+    p_replace: float  # of order removals by delete
+    p_hidden: float  # hidden prints per arrival
+
+    def summary(self) -> dict[str, float]:
+        def q(x: NDArray[Any], p: float) -> float:
+            return float(np.quantile(x, p)) if len(x) else float("nan")
+
+        out = {f"mix_{k}": v for k, v in self.mix.items()}
+        out |= {
+            "offset_p10": q(self.offsets, 0.1),
+            "offset_p50": q(self.offsets, 0.5),
+            "offset_p90": q(self.offsets, 0.9),
+            "offset_at_touch": float(np.mean(self.offsets == 0)) if len(self.offsets) else 0.0,
+            "size_p50": q(self.sizes, 0.5),
+            "size_p90": q(self.sizes, 0.9),
+            "size_mean": float(np.mean(self.sizes)) if len(self.sizes) else 0.0,
+            "arrival_p50_ns": q(self.arrivals_ns, 0.5),
+            "arrival_mean_ns": float(np.mean(self.arrivals_ns)) if len(self.arrivals_ns) else 0,
+            "life_delete_p50_ns": q(self.life_delete_ns, 0.5),
+            "life_execute_p50_ns": q(self.life_execute_ns, 0.5),
+            "exec_count_mean": float(np.mean(self.exec_counts)) if len(self.exec_counts) else 0,
+            "p_buy": self.p_buy,
+            "p_delete": self.p_delete,
+            "p_execute": self.p_execute,
+            "p_partial_cancel": self.p_partial_cancel,
+            "p_replace": self.p_replace,
+            "p_hidden": self.p_hidden,
+        }
+        return out
+
+
+def _touch_before(ev: NDArray[np.void], after: NDArray[np.int64]) -> tuple[NDArray[np.int64], ...]:
+    """Best bid and ask (0 = empty) before each event, from the (n, 4) top-of-book after each
+    event ([ask_px, ask_qty, bid_px, bid_qty]), within each event's symbol."""
+    sym = ev["symbol_id"]
+    order = np.argsort(sym, kind="stable")
+    bid = np.zeros(len(ev), dtype=np.int64)
+    ask = np.zeros(len(ev), dtype=np.int64)
+    s = sym[order]
+    same = np.zeros(len(ev), dtype=bool)
+    same[1:] = s[1:] == s[:-1]
+    prev = np.roll(order, 1)
+    bid[order[same]] = after[prev[same], 2]
+    ask[order[same]] = after[prev[same], 0]
+    return bid, ask
+
+
+def flow_stats(
+    ev: NDArray[np.void],
+    top_after: NDArray[np.int64],
+    time_scale: NDArray[np.float64] | None = None,
+    tick: int = TICK,
+) -> FlowStats:
+    """Measures an MD_EVENT flow. top_after: (n, 4) [ask_px, ask_qty, bid_px, bid_qty] after each
+    event (0 = empty side). time_scale: per symbol id, divides every duration of that symbol."""
+    n = len(ev)
+    typ = ev["type"].astype(np.int64)
+    sym = ev["symbol_id"].astype(np.int64)
+    ts = ev["ts_event"].astype(np.int64)
+    side = ev["side"]
+    scale = np.ones(n) if time_scale is None else np.asarray(time_scale, dtype=np.float64)[sym]
+    is_add = typ == A
+    # A delete followed at the same time by a same-side add of the same symbol: a replace.
+    proxy = np.zeros(n, dtype=bool)
+    if n > 1:
+        proxy[:-1] = (
+            (typ[:-1] == D) & is_add[1:] & (ts[:-1] == ts[1:]) & (sym[:-1] == sym[1:])
+            & (side[:-1] == side[1:])
+        )  # fmt: skip
+    n_u = int(np.sum(typ == U))
+    counts = {
+        "add": int(is_add.sum()) + n_u,
+        "delete": int(np.sum(typ == D)) + n_u,
+        "cancel": int(np.sum(typ == X)),
+        "execute": int(np.sum((typ == E) | (typ == C))),
+        "hidden": int(np.sum(typ == P)),
+    }
+    total = max(1, sum(counts.values()))
+    mix = {k: v / total for k, v in counts.items()}
+
+    bid, ask = _touch_before(ev, top_after)
+    price = ev["price"].astype(np.int64)
+    buy = is_add & (side == int(Side.BUY)) & (bid > 0)
+    sell = is_add & (side == int(Side.SELL)) & (ask > 0)
+    offsets = np.concatenate([(bid[buy] - price[buy]) // tick, (price[sell] - ask[sell]) // tick])
+
+    # Arrivals: adds that are not the add half of a replace, per symbol.
+    arr = is_add.copy()
+    arr[1:] &= ~proxy[:-1]
+    a_idx = np.flatnonzero(arr)
+    a_idx = a_idx[np.argsort(sym[a_idx], kind="stable")]
+    gaps = np.diff(ts[a_idx]).astype(np.float64) / scale[a_idx[1:]]
+    arrivals = gaps[sym[a_idx[1:]] == sym[a_idx[:-1]]]
+
+    # Per order rows: (id, event index, kind 0 add / 1 exec / 2 cancel / 3 delete, qty).
+    u = typ == U
+    rows_id = np.concatenate([ev["order_id"][is_add], ev["new_order_id"][u]])
+    rows_ix = np.concatenate([np.flatnonzero(is_add), np.flatnonzero(u)])
+    rows_k = np.zeros(len(rows_id), dtype=np.int64)
+    rows_q = np.concatenate([ev["qty"][is_add], ev["qty"][u]]).astype(np.int64)
+    for kind, mask in ((1, (typ == E) | (typ == C)), (2, typ == X), (3, (typ == D) | u)):
+        rows_id = np.concatenate([rows_id, ev["order_id"][mask]])
+        rows_ix = np.concatenate([rows_ix, np.flatnonzero(mask)])
+        rows_k = np.concatenate([rows_k, np.full(int(mask.sum()), kind)])
+        rows_q = np.concatenate([rows_q, ev["qty"][mask].astype(np.int64)])
+    o = np.lexsort((rows_ix, rows_id))
+    rid, rix, rk, rq = rows_id[o], rows_ix[o], rows_k[o], rows_q[o]
+    start = np.flatnonzero(np.r_[True, rid[1:] != rid[:-1]])
+    end = np.r_[start[1:], len(rid)] - 1
+    tracked = rk[start] == 0
+    n_exec = np.add.reduceat((rk == 1).astype(np.int64), start)
+    n_canc = np.add.reduceat((rk == 2).astype(np.int64), start)
+    taken = np.add.reduceat(np.where((rk == 1) | (rk == 2), rq, 0), start)
+    last_k = rk[end]
+    deleted = tracked & (last_k == 3)
+    executed = tracked & (last_k == 1) & (taken == rq[start])
+    life = (ts[rix[end]] - ts[rix[start]]).astype(np.float64) / scale[rix[start]]
+    n_tracked = max(1, int(tracked.sum()))
+    n_del_rows = int(np.sum(typ == D)) + n_u
+    return FlowStats(
+        mix=mix,
+        offsets=offsets.astype(np.int64),
+        sizes=ev["qty"][is_add].astype(np.int64),
+        arrivals_ns=arrivals,
+        life_delete_ns=life[deleted],
+        life_execute_ns=life[executed],
+        exec_counts=n_exec[executed],
+        p_buy=float(np.mean(side[is_add] == int(Side.BUY))) if is_add.any() else 0.5,
+        p_delete=float(deleted.sum()) / n_tracked,
+        p_execute=float(executed.sum()) / n_tracked,
+        p_partial_cancel=float(np.sum(tracked & (n_canc > 0))) / n_tracked,
+        p_replace=(n_u + int(proxy.sum())) / max(1, n_del_rows),
+        p_hidden=counts["hidden"] / max(1, int(arr.sum())),
+    )
+
+
+def merge(stats: list[FlowStats]) -> FlowStats:
+    """Pools samples; shares are averaged weighted by sample counts where that is meaningful."""
+    w = np.array([len(s.sizes) for s in stats], dtype=np.float64)
+    w /= w.sum()
+
+    def avg(name: str) -> float:
+        return float(sum(wi * getattr(s, name) for wi, s in zip(w, stats, strict=True)))
+
+    return FlowStats(
+        mix={
+            k: float(sum(wi * s.mix[k] for wi, s in zip(w, stats, strict=True))) for k in MIX_KEYS
+        },
+        offsets=np.concatenate([s.offsets for s in stats]),
+        sizes=np.concatenate([s.sizes for s in stats]),
+        arrivals_ns=np.concatenate([s.arrivals_ns for s in stats]),
+        life_delete_ns=np.concatenate([s.life_delete_ns for s in stats]),
+        life_execute_ns=np.concatenate([s.life_execute_ns for s in stats]),
+        exec_counts=np.concatenate([s.exec_counts for s in stats]),
+        p_buy=avg("p_buy"),
+        p_delete=avg("p_delete"),
+        p_execute=avg("p_execute"),
+        p_partial_cancel=avg("p_partial_cancel"),
+        p_replace=avg("p_replace"),
+        p_hidden=avg("p_hidden"),
+    )
+
+
+@functools.cache
+def fit_lobster(lobster_dir: Path = LOBSTER_DIR) -> FlowStats:
+    """FlowStats of the real LOBSTER samples (cached per process)."""
+    from minihft.marketdata.lobster import EMPTY_ASK, read_messages, read_orderbook
+
+    parts = []
+    for msg, book in LOBSTER_PAIRS:
+        ev = read_messages(lobster_dir / msg).events
+        depth = read_orderbook(lobster_dir / book).depth[:, 0, :].astype(np.int64)
+        depth[np.abs(depth[:, 0]) >= EMPTY_ASK, 0] = 0
+        depth[np.abs(depth[:, 2]) >= EMPTY_ASK, 2] = 0
+        parts.append(flow_stats(ev, depth))
+    return merge(parts)
+
+
+def _table(x: NDArray[Any], n: int, discrete: bool) -> list[Any]:
+    if discrete:
+        q = np.quantile(x, (np.arange(n) + 0.5) / n, method="inverted_cdf")
+        return [int(v) for v in q]
+    return [float(v) for v in np.quantile(x, np.linspace(0.0, 1.0, n))]
+
+
+def messages_per_arrival(f: FlowStats) -> float:
+    """Expected frames per arrival at the fitted shares (a replace chains a new order)."""
+    orders = 1.0 / max(1e-9, 1.0 - f.p_delete * f.p_replace)
+    per_order = (
+        1.0
+        + f.p_delete * (1.0 - f.p_replace)
+        + f.p_execute * float(np.mean(f.exec_counts))
+        + f.p_partial_cancel * (f.p_delete + f.p_execute)
+    )
+    return orders * per_order + f.p_hidden
+
+
+def time_scales(messages: int, symbols: int, fit: FlowStats) -> NDArray[np.float64]:
+    """Per symbol slow-down so `messages` fill about one session: Zipf activity (rank k runs
+    k/c times slower than the fitted sample), never faster than the sample unless even
+    every symbol at full pace would not fill the day."""
+    per_symbol_full = SESSION_NS / float(np.mean(fit.arrivals_ns)) * messages_per_arrival(fit)
+    need = max(1.0, messages - symbols - 2) / per_symbol_full  # sum of 1/scale wanted
+    rank = np.arange(1, symbols + 1, dtype=np.float64)
+    if need >= symbols:
+        return np.full(symbols, symbols / need)
+    lo, hi = 1e-9, float(symbols) * 1e6
+    for _ in range(200):
+        c = (lo * hi) ** 0.5
+        total = float(np.sum(1.0 / np.maximum(1.0, rank / c)))
+        lo, hi = (c, hi) if total < need else (lo, c)
+    return np.maximum(1.0, rank / lo)
+
+
+def symbol_names(k: int) -> list[str]:
+    return [f"SYN{i:05d}" for i in range(1, k + 1)]
+
+
+def params(messages: int, symbols: int, seed: int, fit: FlowStats | None = None) -> dict[str, Any]:
+    f = fit if fit is not None else fit_lobster()
+    rng = np.random.default_rng(seed)
+    base = np.round(np.exp(rng.uniform(np.log(5.0), np.log(500.0), symbols)) * 100) * TICK
+    counts = np.bincount(np.clip(f.exec_counts, 1, MAX_EXECS) - 1, minlength=MAX_EXECS)
+    return {
+        "seed": seed,
+        "messages": messages,
+        "start_ns": START_NS,
+        "tick": TICK,
+        "p_buy": f.p_buy,
+        "p_attributed": P_ATTRIBUTED,
+        "p_hidden": f.p_hidden,
+        "p_delete": f.p_delete,
+        "p_execute": f.p_execute,
+        "p_replace": f.p_replace,
+        "p_partial_cancel": f.p_partial_cancel,
+        "p_exec_at_price": P_EXEC_AT_PRICE,
+        "exec_count_cdf": [float(v) for v in np.cumsum(counts) / max(1, counts.sum())],
+        "arrival_ns": _table(f.arrivals_ns, QUANTILES, False),
+        "life_delete_ns": _table(f.life_delete_ns, QUANTILES, False),
+        "life_execute_ns": _table(f.life_execute_ns, QUANTILES, False),
+        "offset_ticks": _table(f.offsets, DISCRETE, True),
+        "sizes": _table(f.sizes, DISCRETE, True),
+        "symbols": symbol_names(symbols),
+        "scale": [float(v) for v in time_scales(messages, symbols, f)],
+        "base_price": [int(v) for v in base],
+    }
+
+
+def default_path(messages: int, symbols: int, seed: int, out_dir: Path) -> Path:
+    return out_dir / f"synthetic_itch_{messages}msg_{symbols}sym_seed{seed}.itch"
+
+
+def meta_path(path: Path) -> Path:
+    return path.with_name(path.name + ".meta.json")
+
+
+def generate(
+    path: str | Path,
+    messages: int,
+    symbols: int,
+    seed: int,
+    fit: FlowStats | None = None,
+    chunk_bytes: int = 8 << 20,
+) -> dict[str, Any]:
+    """Writes the day to path (via a .part file) and its sidecar; returns the sidecar dict."""
+    out = Path(path)
+    if "synthetic" not in out.name.lower():
+        raise ValueError(f"{out}: a synthetic ITCH file's name must contain 'synthetic'")
+    p = params(messages, symbols, seed, fit)
+    gen = _feed.SynthGenerator(p)
+    tmp = out.with_name(out.name + ".part")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    size = 0
+    with open(tmp, "wb") as f:
+        while not gen.done:
+            blob = gen.next(chunk_bytes)
+            f.write(blob)
+            size += len(blob)
+    tmp.replace(out)
+    meta = {
+        "synthetic": True,
+        "generator": "minihft.marketdata.synthetic",
+        "fitted_to": [m for m, _ in LOBSTER_PAIRS],
+        "messages": int(gen.written),
+        "symbols": symbols,
+        "seed": seed,
+        "bytes": size,
+        "last_ts_ns": int(gen.now),
+        "scale": p["scale"],
+        "fit": (fit if fit is not None else fit_lobster()).summary(),
+    }
+    meta_path(out).write_text(json.dumps(meta))
+    return meta
+
+
+def read_meta(path: str | Path) -> dict[str, Any]:
+    return dict(json.loads(meta_path(Path(path)).read_text()))
+
+
+def stats_of_file(path: str | Path) -> tuple[FlowStats, dict[str, Any]]:
+    """FlowStats of a generated day (whole file in memory: for small days and tests)."""
+    from minihft.book import BookBuilder
+    from minihft.marketdata.itch import parse_file
+
+    meta = read_meta(path)
+    res = parse_file(path)
+    bb = BookBuilder(256)
+    status, depth = bb.apply_with_depth(res.events, 1)
+    scale = np.r_[1.0, np.asarray(meta["scale"], dtype=np.float64)]  # locate 0 unused
+    st = flow_stats(res.events, depth.reshape(len(res.events), 4), scale)
+    info = {"status": status, "parse": res, "books": bb}
+    return st, info

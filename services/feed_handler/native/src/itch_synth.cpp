@@ -1,0 +1,290 @@
+// Synthetic ITCH day: see synth.hpp for the model. Everything is drawn from one xoshiro256**
+// stream and pending events pop in (time, insertion) order, so a seed fixes every byte.
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "minihft/feed/synth.hpp"
+
+namespace minihft::feed::itch {
+
+namespace {
+
+uint64_t splitmix(uint64_t& x) {
+  uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+constexpr int64_t kMaxPrice = 4'000'000'000;
+
+}  // namespace
+
+SynthGenerator::SynthGenerator(SynthParams p) : p_(std::move(p)) {
+  uint64_t x = p_.seed;
+  for (auto& s : s_) s = splitmix(x);
+  const size_t k = p_.symbols.size();
+  books_.resize(k);
+  for (auto& b : books_) b = std::make_unique<OrderBook>(256);
+  last_mid_.assign(p_.base_price.begin(), p_.base_price.end());
+  last_mid_.resize(k, 100 * p_.tick);
+  if (p_.scale.size() < k) p_.scale.resize(k, 1.0);
+  // locate-indexed table for the writer (locate 0 is unused in ITCH)
+  std::vector<Symbol> by_locate(k + 1);
+  by_locate[0].fill(' ');
+  std::copy(p_.symbols.begin(), p_.symbols.end(), by_locate.begin() + 1);
+  p_.symbols = std::move(by_locate);
+  for (uint32_t s = 0; s < k; ++s) {
+    const auto t = p_.start_ns + static_cast<int64_t>(sample(p_.arrival_ns) * p_.scale[s] * uni());
+    push(Pending{t, 0, 0, 0, s, kArrival, 0, 0, 0});
+  }
+}
+
+uint64_t SynthGenerator::rnd() {
+  const uint64_t r = rotl(s_[1] * 5, 7) * 9;
+  const uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return r;
+}
+
+double SynthGenerator::uni() { return static_cast<double>(rnd() >> 11) * 0x1.0p-53; }
+
+// Inverse-CDF draw from a quantile table, linear between neighbouring quantiles.
+double SynthGenerator::sample(const std::vector<double>& q) {
+  if (q.empty()) return 0.0;
+  if (q.size() == 1) return q[0];
+  const double x = uni() * static_cast<double>(q.size() - 1);
+  const auto i = static_cast<size_t>(x);
+  const double f = x - static_cast<double>(i);
+  return i + 1 < q.size() ? q[i] + (q[i + 1] - q[i]) * f : q[i];
+}
+
+int64_t SynthGenerator::pick(const std::vector<int64_t>& q) {
+  return q.empty() ? 0 : q[rnd() % q.size()];
+}
+
+void SynthGenerator::push(Pending p) {
+  p.tie = tie_++;
+  q_.push(p);
+}
+
+int64_t SynthGenerator::price_for(uint32_t sym, Side side) {
+  const OrderBook& b = *books_[sym];
+  const OrderBook::Level* bid = b.best(Side::Buy);
+  const OrderBook::Level* ask = b.best(Side::Sell);
+  const int64_t tick = p_.tick;
+  if (bid && ask) last_mid_[sym] = (bid->price + ask->price) / (2 * tick) * tick;
+  const int64_t off = pick(p_.offset_ticks) * tick;
+  int64_t px;
+  if (side == Side::Buy) {
+    const int64_t ref = bid ? bid->price : ask ? ask->price - tick : last_mid_[sym];
+    px = ref - off;
+    if (ask && px >= ask->price) px = ask->price - tick;
+    px = std::clamp<int64_t>(px, tick, kMaxPrice);
+  } else {
+    const int64_t ref = ask ? ask->price : bid ? bid->price + tick : last_mid_[sym];
+    px = ref + off;
+    if (bid && px <= bid->price) px = bid->price + tick;
+    px = std::clamp<int64_t>(px, 2 * tick, kMaxPrice);
+  }
+  return px;
+}
+
+void SynthGenerator::emit(const MdEvent& e) {
+  if (written_ + 1 >= p_.messages) return;  // the last frame is reserved for the S tail
+  put_events(*out_, &e, 1, p_.symbols, next_match_);
+  ++written_;
+}
+
+// Fate, lifetime and partial events of a new order; its first pending event goes on the queue.
+void SynthGenerator::plan(uint32_t sym, uint64_t ref, int64_t t) {
+  const double u = uni();
+  const double scale = p_.scale[sym];
+  Pending pe{t, 0, ref, t, sym, kDelete, 0, 0, kDelete};
+  if (u < p_.p_delete) {
+    pe.t_end = t + static_cast<int64_t>(sample(p_.life_delete_ns) * scale);
+  } else if (u < p_.p_delete + p_.p_execute) {
+    pe.terminal = kExecute;
+    pe.t_end = t + static_cast<int64_t>(sample(p_.life_execute_ns) * scale);
+    const double c = uni();
+    size_t k = 0;
+    while (k < p_.exec_count_cdf.size() && c > p_.exec_count_cdf[k]) ++k;
+    pe.exec_left = static_cast<uint8_t>(std::min<size_t>(k, 255));  // k + 1 executions in all
+  } else {
+    return;  // survives the day
+  }
+  pe.cancel_left = uni() < p_.p_partial_cancel ? 1 : 0;
+  const int m = pe.exec_left + pe.cancel_left;
+  if (m == 0) {
+    pe.kind = pe.terminal;
+    pe.t = pe.t_end;
+  } else {
+    // The earliest of m uniform times in (t, t_end).
+    pe.t = t + static_cast<int64_t>(static_cast<double>(pe.t_end - t) *
+                                    (1.0 - std::pow(uni(), 1.0 / m)));
+    pe.kind = uni() * m < pe.exec_left ? kPartialExec : kPartialCancel;
+  }
+  push(pe);
+}
+
+void SynthGenerator::step() {
+  Pending pe = q_.top();
+  q_.pop();
+  now_ = pe.t;
+  const uint32_t sym = pe.sym;
+  OrderBook& book = *books_[sym];
+  MdEvent e{};
+  e.ts_event = pe.t;
+  e.symbol_id = sym + 1;
+  e.order_id = pe.ref;
+  switch (pe.kind) {
+    case kArrival: {
+      const Side side = uni() < p_.p_buy ? Side::Buy : Side::Sell;
+      e.type = static_cast<uint8_t>(MdEventType::Add);
+      e.order_id = next_ref_++;
+      e.side = static_cast<uint8_t>(side);
+      e.price = price_for(sym, side);
+      e.qty = std::max<int64_t>(1, pick(p_.sizes));
+      e.flags = uni() < p_.p_attributed ? kFlagAttributed : 0;
+      emit(e);
+      book.add(e.order_id, side, e.price, e.qty, e.ts_event);
+      plan(sym, e.order_id, pe.t);
+      if (uni() < p_.p_hidden) {
+        const OrderBook::Level* bid = book.best(Side::Buy);
+        const OrderBook::Level* ask = book.best(Side::Sell);
+        MdEvent h{};
+        h.ts_event = pe.t;
+        h.symbol_id = sym + 1;
+        h.type = static_cast<uint8_t>(MdEventType::HiddenTrade);
+        h.side = uni() < 0.5 ? 0 : 1;
+        h.price =
+            h.side == 0 ? (ask ? ask->price : last_mid_[sym]) : (bid ? bid->price : last_mid_[sym]);
+        h.qty = std::max<int64_t>(1, pick(p_.sizes));
+        emit(h);
+      }
+      pe.t += static_cast<int64_t>(sample(p_.arrival_ns) * p_.scale[sym]);
+      push(pe);
+      return;
+    }
+    case kPartialExec:
+    case kPartialCancel: {
+      const OrderBook::Order* o = book.find(pe.ref);
+      if (o != nullptr && o->qty >= 2) {
+        const int64_t by = 1 + static_cast<int64_t>(uni() * static_cast<double>(o->qty - 1));
+        const bool exec = pe.kind == kPartialExec;
+        const bool at_price = exec && uni() < p_.p_exec_at_price;
+        e.type = static_cast<uint8_t>(!exec      ? MdEventType::Cancel
+                                      : at_price ? MdEventType::ExecuteAtPrice
+                                                 : MdEventType::Execute);
+        e.qty = by;
+        e.price = at_price ? o->price : 0;
+        e.flags = at_price ? kFlagPrintable : 0;
+        emit(e);
+        book.reduce(pe.ref, by);
+      }
+      (pe.kind == kPartialExec ? pe.exec_left : pe.cancel_left)--;
+      const int m = pe.exec_left + pe.cancel_left;
+      if (m == 0) {
+        pe.kind = pe.terminal;
+        pe.t = pe.t_end;
+      } else {
+        pe.t += static_cast<int64_t>(static_cast<double>(pe.t_end - pe.t) *
+                                     (1.0 - std::pow(uni(), 1.0 / m)));
+        pe.kind = uni() * m < pe.exec_left ? kPartialExec : kPartialCancel;
+      }
+      push(pe);
+      return;
+    }
+    case kDelete: {
+      const OrderBook::Order* o = book.find(pe.ref);
+      if (o == nullptr) return;
+      if (uni() < p_.p_replace) {
+        const Side side = o->side;
+        book.remove(pe.ref);
+        e.type = static_cast<uint8_t>(MdEventType::Replace);
+        e.new_order_id = next_ref_++;
+        e.price = price_for(sym, side);
+        e.qty = std::max<int64_t>(1, pick(p_.sizes));
+        emit(e);
+        book.add(e.new_order_id, side, e.price, e.qty, e.ts_event);
+        plan(sym, e.new_order_id, pe.t);
+      } else {
+        e.type = static_cast<uint8_t>(MdEventType::Delete);
+        emit(e);
+        book.remove(pe.ref);
+      }
+      return;
+    }
+    case kExecute: {
+      const OrderBook::Order* o = book.find(pe.ref);
+      if (o == nullptr) return;
+      const bool at_price = uni() < p_.p_exec_at_price;
+      e.type = static_cast<uint8_t>(at_price ? MdEventType::ExecuteAtPrice : MdEventType::Execute);
+      e.qty = o->qty;
+      e.price = at_price ? o->price : 0;
+      e.flags = at_price ? kFlagPrintable : 0;
+      emit(e);
+      book.remove(pe.ref);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+uint64_t SynthGenerator::next(std::vector<uint8_t>& out, size_t max_bytes) {
+  if (done_) return 0;
+  out_ = &out;
+  const uint64_t before = written_;
+  const size_t limit = out.size() + max_bytes;
+  if (!started_) {
+    started_ = true;
+    SystemEvent s{};
+    s.ts = p_.start_ns;
+    s.event_code = 'O';
+    put_system_event(out, s);
+    ++written_;
+    for (size_t i = 1; i < p_.symbols.size(); ++i) {
+      StockDirectory r{};
+      r.ts = p_.start_ns;
+      r.locate = static_cast<uint16_t>(i);
+      r.stock = p_.symbols[i];
+      r.market_category = 'Q';
+      r.financial_status = 'N';
+      r.round_lot_size = 100;
+      r.round_lots_only = 'N';
+      r.issue_classification = 'C';
+      r.issue_subtype[0] = 'Z';
+      r.issue_subtype[1] = ' ';
+      r.authenticity = 'P';
+      r.short_sale_threshold = 'N';
+      r.ipo_flag = 'N';
+      r.luld_tier = '1';
+      r.etp_flag = 'N';
+      r.inverse = 'N';
+      put_stock_directory(out, r);
+      ++written_;
+    }
+    now_ = p_.start_ns;
+  }
+  while (written_ + 1 < p_.messages && out.size() < limit && !q_.empty()) step();
+  if (written_ + 1 >= p_.messages || q_.empty()) {
+    SystemEvent s{};
+    s.ts = now_;
+    s.event_code = 'C';
+    put_system_event(out, s);
+    ++written_;
+    done_ = true;
+  }
+  return written_ - before;
+}
+
+}  // namespace minihft::feed::itch
