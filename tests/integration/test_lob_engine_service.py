@@ -171,6 +171,7 @@ def test_conflation_sends_latest_book_per_symbol(
     m = engine.metrics()
     assert m[M + "conflated_updates_total"] > 0
     seqs, rows, _ = expected_books(events)
+    assert m[M + "book_updates_total"] == len(seqs)
 
     def has_last(msgs: list[Any]) -> bool:
         return any(

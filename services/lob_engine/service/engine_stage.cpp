@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -125,6 +126,8 @@ void EngineStage::handle(const InMsg& m) {
     ++replayed_;
     inc(m_.replayed_messages);
   }
+  std::free(m.copy);
+  inc(m_.processed[src]);
   if (msg) rd_kafka_message_destroy(msg);
 }
 
@@ -141,7 +144,7 @@ bool EngineStage::snapshot(SymbolId sym, const MdEvent& e, uint64_t seq, BookUpd
 }
 
 void EngineStage::process_md(const InMsg& m, bool live) {
-  const auto* batch = schema::GetMdEventBatch(m.msg->payload);
+  const auto* batch = schema::GetMdEventBatch(m.data);
   const auto* ev = batch->events();
   const size_t n = ev ? ev->size() : 0;
   // The payload sits at any alignment inside librdkafka's fetch buffer: copy each struct out.
@@ -214,7 +217,7 @@ void EngineStage::emit_books(SymbolId sym, const OutBegin& begin_in, bool live) 
 }
 
 void EngineStage::process_orders(const InMsg& m, bool live) {
-  const auto* batch = schema::GetOrderCommandBatch(m.msg->payload);
+  const auto* batch = schema::GetOrderCommandBatch(m.data);
   const auto* cmds = batch->commands();
   const size_t n = cmds ? cmds->size() : 0;
   const uint8_t* data = n ? cmds->Data() : nullptr;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -198,7 +199,14 @@ void ConsumerStage::run(const std::atomic<bool>& stop, SpscRing<InMsg>& ring) {
       const auto& committed = committed_[static_cast<size_t>(src)];
       const auto part = static_cast<size_t>(msg->partition);
       const bool replay = part < committed.size() && msg->offset < committed[part];
-      InMsg in{msg, recv, src, replay, check_message(src, msg->payload, msg->len)};
+      const auto* data = static_cast<const uint8_t*>(msg->payload);
+      uint8_t* copy = nullptr;
+      if (msg->len != 0 && reinterpret_cast<uintptr_t>(data) % 8 != 0) {
+        copy = static_cast<uint8_t*>(std::aligned_alloc(8, (msg->len + 7) & ~size_t{7}));
+        std::memcpy(copy, data, msg->len);
+        data = copy;
+      }
+      InMsg in{msg, data, copy, recv, src, replay, check_message(src, data, msg->len)};
       inc(m_.messages_in[static_cast<size_t>(src)]);
       if (replay) inc(m_.replay_pushed);
       if (!replay_reached && part < committed.size() && msg->offset + 1 >= committed[part]) {
@@ -208,6 +216,7 @@ void ConsumerStage::run(const std::atomic<bool>& stop, SpscRing<InMsg>& ring) {
       }
       while (!ring.try_push(in)) {
         if (stop.load(std::memory_order_relaxed)) {
+          std::free(copy);
           rd_kafka_message_destroy(msg);
           break;
         }

@@ -122,6 +122,12 @@ std::string Metrics::render() const {
     sample(o, n, "topic=\"" + std::string(source_name(static_cast<Source>(s))) + "\"",
            get(messages_in[s]));
   }
+  n = p + "messages_processed_total";
+  head(o, n, "counter", "input messages the engine is done with (replayed included), by topic");
+  for (size_t s = 0; s < kSources; ++s) {
+    sample(o, n, "topic=\"" + std::string(source_name(static_cast<Source>(s))) + "\"",
+           get(processed[s]));
+  }
   n = p + "consumer_lag_messages";
   head(o, n, "gauge", "high watermark minus consumed position, summed over partitions");
   for (size_t s = 0; s < kSources; ++s) {

@@ -54,6 +54,7 @@ struct Metrics {
   std::array<Counter, kCmdTypes> commands{};
   std::array<Counter, kExecTypes> exec_reports{};
   std::array<std::array<Counter, kDeadCauses>, kSources> dead_letters{};
+  std::array<Counter, kSources> processed{};  // input messages done, replayed ones included
   Counter unknown_order_events{0};
   Counter reused_order_ids{0};
   Counter book_updates{0};

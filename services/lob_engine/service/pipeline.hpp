@@ -68,8 +68,13 @@ struct BookUpdate {
 };
 static_assert(sizeof(BookUpdate) == 512);
 
+// FlatBuffers reads scalars in place, so a payload at an odd address inside librdkafka's fetch
+// buffer is copied to an 8-aligned `copy` (freed with std::free by whoever ends the InMsg); `data`
+// points at whichever is aligned.
 struct InMsg {
   rd_kafka_message_t* msg;
+  const uint8_t* data;
+  uint8_t* copy;
   int64_t recv_ts;
   Source source;
   bool replay;  // before the committed offset: rebuild state, emit nothing
