@@ -86,7 +86,8 @@ struct SequencerConfig {
   int64_t request_timeout_ns = 50'000'000;  // re-request an unfilled gap after this long
   uint32_t max_requests = 100;              // per gap, then it is abandoned
   size_t max_pending = 1 << 20;             // out-of-order messages held while a gap is open
-  uint16_t max_request_count = 0xFFFE;      // messages asked for per request
+  // Messages asked for per request: few enough that the answer fits in the socket buffer.
+  uint16_t max_request_count = 8192;
 };
 
 // Receiver-side state: delivers messages in sequence order exactly once, detects gaps, asks for
