@@ -338,3 +338,23 @@ def test_sigterm_exits_zero_and_keeps_committed_work(
 @pytest.fixture(autouse=True)
 def _quiet_numpy() -> None:
     np.set_printoptions(threshold=50)
+
+
+def test_resubmitted_order_id_is_rejected_not_filled_twice(
+    bootstrap: str, engine_topics: Topics, run_engine: Start
+) -> None:
+    c = new_commands(3)
+    c["symbol_id"], c["type"], c["qty"], c["price"], c["ts"] = 4, 1, 100, 1_000_000, [1, 2, 3]
+    c["order_id"] = [7, 8, 7]  # order 7 fills against 8, then the same id comes again
+    c["side"] = [0, 1, 1]
+    c["account"] = [1, 2, 3]
+    bus = KafkaBus(bootstrap)
+    n = publish_batches(bus, engine_topics.orders, codec.ORDERS, c, 1)
+    engine = run_engine()
+    engine.wait_ready()
+    engine.wait_consumed(0, n)
+    got = exec_reports(bootstrap, engine_topics, {4: 5})[4]
+    # accepted 7; accepted 8, fill 8 (taker), fill 7 (maker); then the resend of 7 is refused.
+    assert list(got["type"]) == [1, 1, 3, 3, 2]
+    assert got["order_id"][-1] == 7 and got["reason"][-1] == ErrorCode.DUPLICATE_ORDER_ID
+    assert engine.metrics()[M + "reused_order_ids_total"] == 1
