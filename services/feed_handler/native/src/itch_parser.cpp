@@ -63,87 +63,10 @@ inline uint8_t side_of(uint8_t c) {
   return static_cast<uint8_t>(c == 'S' ? Side::Sell : Side::Buy);
 }
 
-// One validated message (type byte at m[0]).
-void decode_one(const uint8_t* m, uint64_t seq, Output& out, Counters& c) {
+// One validated reference message (type byte at m[0]); book events are decoded inline in
+// decode(), this is the cold path.
+[[gnu::noinline]] void decode_one(const uint8_t* m, uint64_t seq, Output& out, Counters& c) {
   switch (m[0]) {
-    case 'A':
-    case 'F': {
-      MdEvent e = md(m, MdEventType::Add);
-      e.order_id = be64(m + 11);
-      e.side = side_of(m[19]);
-      e.qty = be32(m + 20);
-      e.price = be32(m + 32);
-      e.flags = m[0] == 'F' ? kFlagAttributed : 0;
-      out.events.push_back(e);
-      break;
-    }
-    case 'E': {
-      MdEvent e = md(m, MdEventType::Execute);
-      e.order_id = be64(m + 11);
-      e.qty = be32(m + 19);
-      e.new_order_id = be64(m + 23);
-      out.events.push_back(e);
-      break;
-    }
-    case 'C': {
-      MdEvent e = md(m, MdEventType::ExecuteAtPrice);
-      e.order_id = be64(m + 11);
-      e.qty = be32(m + 19);
-      e.new_order_id = be64(m + 23);
-      e.flags = m[31] == 'Y' ? kFlagPrintable : 0;
-      e.price = be32(m + 32);
-      out.events.push_back(e);
-      break;
-    }
-    case 'X': {
-      MdEvent e = md(m, MdEventType::Cancel);
-      e.order_id = be64(m + 11);
-      e.qty = be32(m + 19);
-      out.events.push_back(e);
-      break;
-    }
-    case 'D': {
-      MdEvent e = md(m, MdEventType::Delete);
-      e.order_id = be64(m + 11);
-      out.events.push_back(e);
-      break;
-    }
-    case 'U': {
-      MdEvent e = md(m, MdEventType::Replace);
-      e.order_id = be64(m + 11);
-      e.new_order_id = be64(m + 19);
-      e.qty = be32(m + 27);
-      e.price = be32(m + 31);
-      out.events.push_back(e);
-      break;
-    }
-    case 'P': {
-      MdEvent e = md(m, MdEventType::HiddenTrade);
-      e.order_id = be64(m + 11);
-      e.side = side_of(m[19]);
-      e.qty = be32(m + 20);
-      e.price = be32(m + 32);
-      e.new_order_id = be64(m + 36);
-      out.events.push_back(e);
-      break;
-    }
-    case 'Q': {
-      MdEvent e = md(m, MdEventType::HiddenTrade);
-      e.qty = static_cast<int64_t>(be64(m + 11));
-      e.price = be32(m + 27);
-      e.new_order_id = be64(m + 31);
-      e.flags = static_cast<uint8_t>(
-          kFlagCross | (cross_type_code(static_cast<char>(m[39])) << kCrossTypeShift));
-      out.events.push_back(e);
-      break;
-    }
-    case 'B': {
-      MdEvent e = md(m, MdEventType::HiddenTrade);
-      e.new_order_id = be64(m + 11);
-      e.flags = kFlagBroken;
-      out.events.push_back(e);
-      break;
-    }
     case 'S': {
       auto r = head<SystemEvent>(m, seq);
       r.event_code = static_cast<char>(m[11]);
@@ -179,7 +102,8 @@ void decode_one(const uint8_t* m, uint64_t seq, Output& out, Counters& c) {
       MdEvent e = md(m, MdEventType::TradingStatus);
       e.flags = trading_status_code(static_cast<char>(m[19]));
       out.events.push_back(e);
-      break;
+      ++c.md_events;
+      return;
     }
     case 'Y': {
       auto r = head<RegSho>(m, seq);
@@ -276,7 +200,6 @@ void decode_one(const uint8_t* m, uint64_t seq, Output& out, Counters& c) {
     default:
       return;  // unreachable: the caller checked the type against kLengths
   }
-  ++c.md_events;
 }
 
 }  // namespace
@@ -358,31 +281,107 @@ void Output::clear() {
 
 DecodeResult decode(const uint8_t* buf, size_t n, uint64_t base_offset, OnError mode, Output& out,
                     Counters& c) {
+  // The smallest book-event frame is 21 bytes (D, B), so this bounds the events of the slice:
+  // push_back never reallocates inside the loop.
+  std::vector<MdEvent>& ev = out.events;
+  ev.reserve(ev.size() + n / 21 + 1);
   size_t pos = 0;
+  uint64_t msgs = c.messages;
+  uint64_t md = 0;
   while (n - pos >= 2) {
     const size_t len = be16(buf + pos);
     if (n - pos - 2 < len) break;  // partial frame: the caller carries it over
     const uint8_t* m = buf + pos + 2;
-    if (len == 0) {
+    if (len == 0) [[unlikely]] {
       ++c.empty_frames;
-    } else {
-      const uint16_t want = kLengths[m[0]];
-      if (want != len) [[unlikely]] {
-        const Fault f = want == 0 ? Fault::UnknownType : Fault::BadLength;
-        if (mode == OnError::Stop) {
-          c.bytes += pos;
-          return {pos, FaultInfo{f, base_offset + pos, static_cast<char>(m[0]),
-                                 static_cast<uint16_t>(len), want}};
-        }
-        ++(f == Fault::UnknownType ? c.skipped_unknown : c.skipped_bad_length);
-      } else {
-        decode_one(m, c.messages, out, c);
-        ++c.messages;
-        ++c.by_type[m[0] & 0x7f];
-      }
+      pos += 2;
+      continue;
     }
+    const uint8_t t = m[0];
+    const uint16_t want = kLengths[t];
+    if (want != len) [[unlikely]] {
+      const Fault f = want == 0 ? Fault::UnknownType : Fault::BadLength;
+      if (mode == OnError::Stop) {
+        c.bytes += pos;
+        c.messages = msgs;
+        c.md_events += md;
+        return {pos, FaultInfo{f, base_offset + pos, static_cast<char>(t),
+                               static_cast<uint16_t>(len), want}};
+      }
+      ++(f == Fault::UnknownType ? c.skipped_unknown : c.skipped_bad_length);
+      pos += 2 + len;
+      continue;
+    }
+    // Every frame is at least 12 bytes (S), so the 8-byte load at m + 3 stays inside it.
+    const auto ts = static_cast<int64_t>(be64(m + 3) & 0xFFFF'FFFF'FFFFull);
+    const uint32_t loc = be16(m + 1);
+    switch (t) {
+      case 'A':
+        ev.push_back(MdEvent{ts, 0, be64(m + 11), 0, be32(m + 32), be32(m + 20), loc,
+                             static_cast<uint8_t>(MdEventType::Add), side_of(m[19]), 0, 0});
+        ++md;
+        break;
+      case 'F':
+        ev.push_back(MdEvent{ts, 0, be64(m + 11), 0, be32(m + 32), be32(m + 20), loc,
+                             static_cast<uint8_t>(MdEventType::Add), side_of(m[19]),
+                             kFlagAttributed, 0});
+        ++md;
+        break;
+      case 'E':
+        ev.push_back(MdEvent{ts, 0, be64(m + 11), be64(m + 23), 0, be32(m + 19), loc,
+                             static_cast<uint8_t>(MdEventType::Execute), 0, 0, 0});
+        ++md;
+        break;
+      case 'C':
+        ev.push_back(MdEvent{ts, 0, be64(m + 11), be64(m + 23), be32(m + 32), be32(m + 19), loc,
+                             static_cast<uint8_t>(MdEventType::ExecuteAtPrice), 0,
+                             static_cast<uint8_t>(m[31] == 'Y' ? kFlagPrintable : 0), 0});
+        ++md;
+        break;
+      case 'X':
+        ev.push_back(MdEvent{ts, 0, be64(m + 11), 0, 0, be32(m + 19), loc,
+                             static_cast<uint8_t>(MdEventType::Cancel), 0, 0, 0});
+        ++md;
+        break;
+      case 'D':
+        ev.push_back(MdEvent{ts, 0, be64(m + 11), 0, 0, 0, loc,
+                             static_cast<uint8_t>(MdEventType::Delete), 0, 0, 0});
+        ++md;
+        break;
+      case 'U':
+        ev.push_back(MdEvent{ts, 0, be64(m + 11), be64(m + 19), be32(m + 31), be32(m + 27), loc,
+                             static_cast<uint8_t>(MdEventType::Replace), 0, 0, 0});
+        ++md;
+        break;
+      case 'P':
+        ev.push_back(MdEvent{ts, 0, be64(m + 11), be64(m + 36), be32(m + 32), be32(m + 20), loc,
+                             static_cast<uint8_t>(MdEventType::HiddenTrade), side_of(m[19]), 0, 0});
+        ++md;
+        break;
+      case 'Q':
+        ev.push_back(MdEvent{
+            ts, 0, 0, be64(m + 31), be32(m + 27), static_cast<int64_t>(be64(m + 11)), loc,
+            static_cast<uint8_t>(MdEventType::HiddenTrade), 0,
+            static_cast<uint8_t>(kFlagCross |
+                                 (cross_type_code(static_cast<char>(m[39])) << kCrossTypeShift)),
+            0});
+        ++md;
+        break;
+      case 'B':
+        ev.push_back(MdEvent{ts, 0, 0, be64(m + 11), 0, 0, loc,
+                             static_cast<uint8_t>(MdEventType::HiddenTrade), 0, kFlagBroken, 0});
+        ++md;
+        break;
+      default:
+        decode_one(m, msgs, out, c);
+        break;
+    }
+    ++msgs;
+    ++c.by_type[t & 0x7f];
     pos += 2 + len;
   }
+  c.messages = msgs;
+  c.md_events += md;
   c.bytes += pos;
   return {pos, FaultInfo{}};
 }
