@@ -75,6 +75,10 @@ def test_native_bench_pass_agrees(day: tuple[Path, dict[str, Any]]) -> None:
     assert r["messages"] == MESSAGES
     assert r["by_status"][int(ErrorCode.UNKNOWN_ORDER)] == 0
     assert r["crossed_books"] == 0
+    g = _feed.bench_book(data, 1, 1 << 20, 64, group=True)
+    assert g["messages"] == MESSAGES and g["by_status"] == r["by_status"]
+    assert g["live_orders"] == r["live_orders"] and bytes(g["top"]) == bytes(r["top"])
+    assert np.frombuffer(r["top"], dtype=np.int64).reshape(-1, 4)[1:, 0].min() > 0
 
 
 def test_itch_book_accepts_the_day(day: tuple[Path, dict[str, Any]]) -> None:
