@@ -33,7 +33,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin minihft
 COPY --from=build /out/lob_engine /usr/local/bin/lob_engine
-COPY deploy/docker/healthz.sh /usr/local/bin/healthz
+COPY --chmod=0755 deploy/docker/healthz.sh /usr/local/bin/healthz
 # Inside a container the metrics endpoint must listen beyond loopback for Prometheus; the
 # compose file publishes it on the host's 127.0.0.1 only.
 ENV MINIHFT_LOB_ENGINE_METRICS_ADDR=0.0.0.0 \

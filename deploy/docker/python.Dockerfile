@@ -23,7 +23,7 @@ RUN pip wheel --no-deps -w /wheels . \
 FROM python:3.11.14-slim-bookworm AS runtime
 RUN useradd --system --uid 10001 --create-home --home-dir /home/minihft --shell /usr/sbin/nologin minihft
 COPY --from=build /opt/venv /opt/venv
-COPY deploy/docker/healthz.sh /usr/local/bin/healthz
+COPY --chmod=0755 deploy/docker/healthz.sh /usr/local/bin/healthz
 # Services listen on 0.0.0.0 inside the container so Prometheus can scrape them over the compose
 # network; ports are published on the host's 127.0.0.1 only. The HTTP port itself stays the
 # service's own default (MINIHFT_HTTP_PORT / --http-port override it).

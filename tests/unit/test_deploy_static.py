@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from minihft.bus.topics import Topics
 from minihft.cli import build_parser
@@ -359,6 +360,32 @@ def container_path(svc: dict[str, Any], path: str) -> Path | None:
     return None
 
 
+def module_exists(mod: str) -> bool:
+    try:
+        return importlib.util.find_spec(mod) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def parse_exactly(name: str, parser: argparse.ArgumentParser, args: list[str]) -> Any:
+    """Parse like the service does, but refuse abbreviated flags: argparse accepts `--strat`
+    for `--strategy` until some new flag shares the prefix, so a deployment must spell them out.
+    """
+    try:
+        ns = parser.parse_args(args)
+    except SystemExit:
+        pytest.fail(f"compose {name}: command {args} does not parse")
+    known = set(parser._option_string_actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            sub = action.choices[getattr(ns, action.dest)]
+            known |= set(sub._option_string_actions)
+    for a in args:
+        if a.startswith("--"):
+            assert a.split("=")[0] in known, f"compose {name}: {a} is not a flag of {parser.prog}"
+    return ns
+
+
 def test_python_commands_exist_and_parse() -> None:
     scripts = PYPROJECT["project"]["scripts"]
     checked = 0
@@ -367,13 +394,12 @@ def test_python_commands_exist_and_parse() -> None:
             continue
         cmd = [str(c) for c in svc["command"]]
         if mod := python_module(cmd):
-            assert importlib.util.find_spec(mod + ".__main__"), f"{name}: no module {mod}"
+            assert module_exists(mod + ".__main__"), f"compose {name}: no module {mod}"
             app = importlib.import_module(mod + ".app")
-            parser: argparse.ArgumentParser = app.build_parser()
-            ns = parser.parse_args(cmd[3:])
+            ns = parse_exactly(name, app.build_parser(), cmd[3:])
         else:
             assert cmd[0] in scripts, f"{name}: {cmd[0]} is not a console script of the package"
-            ns = build_parser().parse_args(cmd[1:])
+            ns = parse_exactly(name, build_parser(), cmd[1:])
         for value in vars(ns).values():
             if isinstance(value, str) and value.startswith("/data/"):
                 host = container_path(svc, value)
