@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from minihft.analytics import Fills, Mids, ParentOrder, Tape, execution_metrics
 from minihft.records import EXEC_REPORT, ExecType, Liquidity, Side
 
@@ -34,10 +33,23 @@ def buy_case() -> tuple[ParentOrder, Fills, Tape, Mids]:
 def mirror(parent: ParentOrder, fills: Fills, mids: Mids) -> tuple[ParentOrder, Fills, Mids]:
     """The same execution reflected around the arrival mid, as a sell."""
     a = parent.arrival_mid
-    p = ParentOrder(parent.symbol, Side.SELL, parent.qty, parent.start_ns, parent.end_ns, a,
-                    parent_id=parent.parent_id)
-    f = Fills(fills.ts, (2 * a - fills.price).astype(np.int64), fills.qty,
-              np.ones(len(fills), np.uint8), fills.liquidity, fills.fee)
+    p = ParentOrder(
+        parent.symbol,
+        Side.SELL,
+        parent.qty,
+        parent.start_ns,
+        parent.end_ns,
+        a,
+        parent_id=parent.parent_id,
+    )
+    f = Fills(
+        fills.ts,
+        (2 * a - fills.price).astype(np.int64),
+        fills.qty,
+        np.ones(len(fills), np.uint8),
+        fills.liquidity,
+        fills.fee,
+    )
     return p, f, Mids(mids.ts, 2 * a - mids.mid)
 
 
@@ -97,8 +109,15 @@ def test_sell_mirror_has_identical_costs() -> None:
     sp, sf, sm = mirror(parent, fills, mids)
     stape = Tape(tape.ts, (20000 - tape.price), tape.qty)
     s = execution_metrics(sp, sf, stape, sm)
-    for name in ("is_exec_bps", "is_total_bps", "spread_bps", "drift_bps", "opportunity_bps",
-                 "fees_bps", "is_total_usd"):
+    for name in (
+        "is_exec_bps",
+        "is_total_bps",
+        "spread_bps",
+        "drift_bps",
+        "opportunity_bps",
+        "fees_bps",
+        "is_total_usd",
+    ):
         # bps denominators are the same arrival mid, so mirrored costs are equal and positive
         assert getattr(s, name) == pytest.approx(getattr(b, name)), name
         assert getattr(s, name) > 0
@@ -171,8 +190,14 @@ def test_from_exec_reports_keeps_fills_only() -> None:
     ],
 )
 def test_bad_fills_name_field_and_row(kwargs: dict[str, list[float]], msg: str) -> None:
-    base: dict[str, list[float]] = {"ts": [1, 2], "price": [10, 10], "qty": [1, 1],
-                                    "side": [0, 0], "liquidity": [1, 1], "fee": [0.0, 0.0]}
+    base: dict[str, list[float]] = {
+        "ts": [1, 2],
+        "price": [10, 10],
+        "qty": [1, 1],
+        "side": [0, 0],
+        "liquidity": [1, 1],
+        "fee": [0.0, 0.0],
+    }
     base.update(kwargs)
     with pytest.raises(ValueError, match=msg):
         Fills(**base)

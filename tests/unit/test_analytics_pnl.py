@@ -7,7 +7,6 @@ from collections import deque
 
 import numpy as np
 import pytest
-
 from minihft.analytics import Fills, Mids, max_drawdown, pnl_curve, time_grid
 
 S = 1_000_000_000
@@ -115,8 +114,9 @@ def test_matches_lot_queue_reference_on_random_fills() -> None:
         for k in (n // 2, n - 1):
             # grid point k includes every fill with ts <= ts[k] (ties included)
             upto = int(np.searchsorted(ts, ts[k], side="right"))
-            ref = fifo_reference(ts[:upto].tolist(), px[:upto].tolist(), qty[:upto].tolist(),
-                                 side[:upto].tolist())
+            ref = fifo_reference(
+                ts[:upto].tolist(), px[:upto].tolist(), qty[:upto].tolist(), side[:upto].tolist()
+            )
             assert c.realized[k] == pytest.approx(ref * 1e-4, abs=1e-9)
         # realized + unrealized equals cash + position * mid
         signed = np.where(side == 0, -1, 1) * qty * px

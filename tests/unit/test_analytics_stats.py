@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from minihft.analytics import bootstrap_ci, paired_bootstrap
 from minihft.analytics import stats as st
 
@@ -91,8 +90,9 @@ def test_paired_null_difference_is_not_significant() -> None:
 def test_paired_null_false_positive_rate_is_near_alpha() -> None:
     rng = np.random.default_rng(44)
     hits = sum(
-        paired_bootstrap(rng.normal(0, 1, 50), rng.normal(0, 1, 50), n_resamples=500,
-                         seed=i).significant
+        paired_bootstrap(
+            rng.normal(0, 1, 50), rng.normal(0, 1, 50), n_resamples=500, seed=i
+        ).significant
         for i in range(100)
     )
     assert hits <= 12  # nominal 5 of 100; loose bound
