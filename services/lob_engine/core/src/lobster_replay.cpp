@@ -23,29 +23,8 @@ class Replayer {
 
   // Pre-file book = orderbook row 1 with message 1 undone, one aggregate order per level.
   void seed(const MdEvent& first, const int64_t* row0, Nanos ts) {
-    for (Side s : {Side::Sell, Side::Buy}) {
-      std::vector<PxQty> lv = row_side(row0, s);
-      auto type = static_cast<MdEventType>(first.type);
-      if (first.side == static_cast<uint8_t>(s) && first.qty > 0) {
-        Qty delta = 0;
-        if (type == MdEventType::Add) delta = -first.qty;
-        if (type == MdEventType::Execute || type == MdEventType::ExecuteAtPrice ||
-            type == MdEventType::Cancel || type == MdEventType::Delete) {
-          delta = first.qty;
-        }
-        if (delta != 0) {
-          auto it = std::find_if(lv.begin(), lv.end(),
-                                 [&](const PxQty& l) { return l.price == first.price; });
-          if (it != lv.end()) {
-            it->qty += delta;
-          } else if (delta > 0) {
-            lv.push_back({first.price, delta});
-          }
-        }
-      }
-      for (const PxQty& l : lv) {
-        if (l.qty > 0) set_synthetic(s, l.price, l.qty, ts);
-      }
+    for (const LobsterSeedLevel& l : lobster_seed_levels(first, row0, levels_)) {
+      set_synthetic(l.side, l.price, l.qty, ts);
     }
   }
 
@@ -225,6 +204,42 @@ class Replayer {
 };
 
 }  // namespace
+
+std::vector<LobsterSeedLevel> lobster_seed_levels(const MdEvent& first, const int64_t* row0,
+                                                  size_t levels) {
+  std::vector<LobsterSeedLevel> out;
+  for (Side s : {Side::Sell, Side::Buy}) {
+    std::vector<PxQty> lv;
+    const size_t col = s == Side::Sell ? 0 : 2;
+    for (size_t i = 0; i < levels; ++i) {
+      const int64_t* r = row0 + i * kDepthCols;
+      if (r[col + 1] <= 0) break;
+      lv.push_back({r[col], r[col + 1]});
+    }
+    auto type = static_cast<MdEventType>(first.type);
+    if (first.side == static_cast<uint8_t>(s) && first.qty > 0) {
+      Qty delta = 0;
+      if (type == MdEventType::Add) delta = -first.qty;
+      if (type == MdEventType::Execute || type == MdEventType::ExecuteAtPrice ||
+          type == MdEventType::Cancel || type == MdEventType::Delete) {
+        delta = first.qty;
+      }
+      if (delta != 0) {
+        auto it = std::find_if(lv.begin(), lv.end(),
+                               [&](const PxQty& l) { return l.price == first.price; });
+        if (it != lv.end()) {
+          it->qty += delta;
+        } else if (delta > 0) {
+          lv.push_back({first.price, delta});
+        }
+      }
+    }
+    for (const PxQty& l : lv) {
+      if (l.qty > 0) out.push_back({s, l.price, l.qty});
+    }
+  }
+  return out;
+}
 
 LobsterReplayStats lobster_replay(const MdEvent* events, size_t n, const int64_t* truth,
                                   size_t levels, bool reconcile, uint8_t* out_status,

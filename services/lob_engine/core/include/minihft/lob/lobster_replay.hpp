@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "minihft/lob/book_builder.hpp"
 #include "minihft/lob/types.hpp"
@@ -29,6 +30,19 @@ struct LobsterReplayStats {
   uint64_t reconciled_levels = 0;
   uint64_t first_reconciled_row = 0;  // 0-based; meaningful when reconciled_rows > 0
 };
+
+struct LobsterSeedLevel {
+  Side side;
+  Price price;
+  Qty qty;
+};
+
+// The pre-file book: orderbook row 1 (`levels` x [ask_px, ask_qty, bid_px, bid_qty], empty = 0, 0)
+// with message 1 undone, one entry per non-empty level, asks then bids, best first (a level
+// message 1 emptied comes last on its side). lobster_replay seeds from it, and so does the
+// backtest fill simulator, so both start from the same book.
+std::vector<LobsterSeedLevel> lobster_seed_levels(const MdEvent& first, const int64_t* row0,
+                                                  size_t levels);
 
 // events: n events of one symbol. truth: n rows of `levels` x [ask_px, ask_qty, bid_px, bid_qty]
 // with empty levels as 0, 0 (the caller maps LOBSTER's +-9999999999 dummies). Writes one status

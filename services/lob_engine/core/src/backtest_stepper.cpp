@@ -1,0 +1,207 @@
+#include "minihft/lob/backtest_stepper.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <utility>
+
+#include "minihft/lob/book_builder.hpp"
+#include "minihft/lob/lobster_replay.hpp"
+
+namespace minihft {
+
+BacktestStepper::BacktestStepper(std::vector<MdEvent> events, const FillConfig& cfg)
+    : ev_(std::move(events)),
+      sim_(cfg),
+      rng_order_(cfg.seed ^ 0x6f72646572000001ULL),
+      rng_cancel_(cfg.seed ^ 0x63616e63656c0002ULL),
+      rng_report_(cfg.seed ^ 0x7265706f72740003ULL) {}
+
+void BacktestStepper::seed_lobster(const int64_t* row0, size_t levels) {
+  if (ev_.empty() || levels == 0) return;
+  sim_.seed(ev_[0].symbol_id, lobster_seed_levels(ev_[0], row0, levels), ev_[0].ts_event);
+}
+
+void BacktestStepper::enqueue(const OrderCommand& c) {
+  const FillConfig& cfg = sim_.config();
+  const Nanos issue = std::max(c.ts, now_);
+  const bool is_cancel = c.type == static_cast<uint8_t>(CommandType::CancelOrder);
+  const Nanos lat = is_cancel ? cfg.cancel_latency_ns + rng_cancel_.jitter(cfg.cancel_jitter_ns)
+                              : cfg.order_latency_ns + rng_order_.jitter(cfg.order_jitter_ns);
+  const Nanos at = std::max(issue + lat, last_arrival_);
+  last_arrival_ = at;
+  OrderCommand cmd = c;
+  cmd.ts = issue;
+  arrivals_.push_back(Arrival{at, cmd});
+}
+
+void BacktestStepper::flush_reports() {
+  auto& r = sim_.reports;
+  auto& x = sim_.extras;
+  const FillConfig& cfg = sim_.config();
+  for (size_t k = 0; k < r.size(); ++k) {
+    const Nanos seen =
+        std::max(x[k].ts_venue + cfg.report_latency_ns + rng_report_.jitter(cfg.report_jitter_ns),
+                 last_visible_);
+    last_visible_ = seen;
+    ExecReport rep = r[k];
+    rep.ts = seen;
+    inflight_.push_back(Inflight{rep, x[k]});
+  }
+  r.clear();
+  x.clear();
+}
+
+bool BacktestStepper::top_changed(SymbolId s, size_t levels) {
+  if (levels == 0) return false;
+  if (s >= snap_.size()) snap_.resize(s + 1);
+  row_.resize(levels * kDepthCols);
+  write_depth_row(sim_.book(s), levels, row_.data());
+  std::vector<int64_t>& last = snap_[s];
+  // A symbol not looked at yet had an empty book as far as the caller knows.
+  if (last.size() != row_.size()) last.assign(row_.size(), 0);
+  if (last == row_) return false;
+  last = row_;
+  return true;
+}
+
+uint32_t BacktestStepper::run_until(Nanos ts_limit, uint32_t wake_mask, size_t depth_levels) {
+  const bool want_book = (wake_mask & kWakeBook) != 0 && depth_levels > 0;
+  if (want_book) {
+    // What the caller sees now is the baseline: only later changes wake it.
+    for (SymbolId s = 0; s < snap_.size(); ++s) top_changed(s, depth_levels);
+  }
+  while (true) {
+    const Nanos te = i_ < ev_.size() ? ev_[i_].ts_event : kNever;
+    const Nanos ta = arrivals_.empty() ? kNever : arrivals_.front().at;
+    const Nanos tr = inflight_.empty() ? kNever : inflight_.front().report.ts;
+    const Nanos tt = timers_.empty() ? kNever : timers_.top();
+    const Nanos t = std::min({te, ta, tr, tt});
+    if (t == kNever) return kWakeEnd;
+    if (t > ts_limit) {
+      now_ = std::max(now_, ts_limit);
+      return kWakeLimit;
+    }
+    now_ = std::max(now_, t);
+    uint32_t woke = 0;
+    if (te == t) {
+      const MdEvent& e = ev_[i_];
+      const size_t trades_before = sim_.trades.size();
+      sim_.apply(e, static_cast<int64_t>(i_));
+      ++i_;
+      flush_reports();
+      if (sim_.trades.size() != trades_before) woke |= kWakeTrade;
+      if (want_book && top_changed(e.symbol_id, depth_levels)) woke |= kWakeBook;
+    } else if (ta == t) {
+      const OrderCommand c = arrivals_.front().cmd;
+      arrivals_.pop_front();
+      sim_.arrive(c, t);
+      flush_reports();
+      if (want_book && top_changed(c.symbol_id, depth_levels)) woke |= kWakeBook;
+    } else if (tr == t) {
+      visible_.push_back(inflight_.front().report);
+      visible_extra_.push_back(inflight_.front().extra);
+      inflight_.pop_front();
+      woke |= kWakeReport;
+    } else {
+      timers_.pop();
+      woke |= kWakeTimer;
+    }
+    woke &= wake_mask;
+    if (woke != 0) return woke;
+  }
+}
+
+void BacktestStepper::take_reports(std::vector<ExecReport>& out, std::vector<ReportExtra>& extra) {
+  out.insert(out.end(), visible_.begin(), visible_.end());
+  extra.insert(extra.end(), visible_extra_.begin(), visible_extra_.end());
+  visible_.clear();
+  visible_extra_.clear();
+}
+
+void BacktestStepper::take_trades(std::vector<TradePrint>& out) {
+  out.insert(out.end(), sim_.trades.begin(), sim_.trades.end());
+  sim_.trades.clear();
+}
+
+void simulate(const MdEvent* events, size_t n, const OrderCommand* commands, size_t m,
+              const FillConfig& cfg, const int64_t* seed_row, size_t seed_levels,
+              std::vector<ExecReport>& reports, std::vector<ReportExtra>& extras) {
+  FillConfig c = cfg;
+  c.record_trades = false;
+  BacktestStepper st(std::vector<MdEvent>(events, events + n), c);
+  if (seed_row != nullptr) st.seed_lobster(seed_row, seed_levels);
+  std::vector<size_t> order(m);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return commands[a].ts < commands[b].ts; });
+  for (size_t k : order) {
+    st.run_until(commands[k].ts, 0, 0);
+    st.enqueue(commands[k]);
+  }
+  st.run_until(kNever, 0, 0);
+  st.take_reports(reports, extras);
+}
+
+QuoteTouchResult run_quote_touch(BacktestStepper& st, SymbolId symbol, Qty size,
+                                 std::vector<ExecReport>& reports,
+                                 std::vector<ReportExtra>& extras) {
+  QuoteTouchResult res;
+  struct Quote {
+    OrderId id = 0;
+    Price px = 0;
+  } q[2];
+  OrderId next_id = 1;
+  size_t seen = reports.size();
+  while (true) {
+    const uint32_t w = st.run_until(kNever, kWakeBook | kWakeReport, 1);
+    ++res.wakes;
+    st.take_reports(reports, extras);
+    for (; seen < reports.size(); ++seen) {
+      const ExecReport& r = reports[seen];
+      const auto type = static_cast<ExecType>(r.type);
+      if (type == ExecType::OrderFilled) {
+        ++res.fills;
+        res.filled_qty += r.qty;
+        res.fees_e4 += extras[seen].fee_e4;
+      }
+      const bool gone = (type == ExecType::OrderFilled && r.leaves_qty == 0) ||
+                        type == ExecType::OrderCancelled || type == ExecType::OrderRejected;
+      for (Quote& x : q) {
+        if (gone && x.id == r.order_id) x.id = 0;
+      }
+    }
+    if ((w & kWakeEnd) != 0) break;
+    const OrderBook* book = st.sim().book(symbol);
+    if (book == nullptr) continue;
+    for (Side s : {Side::Buy, Side::Sell}) {
+      const OrderBook::Level* best = book->best(s);
+      Quote& x = q[static_cast<size_t>(s)];
+      if (best == nullptr || (x.id != 0 && x.px == best->price)) continue;
+      OrderCommand c{};
+      c.ts = st.now();
+      c.symbol_id = symbol;
+      c.account = 1;
+      c.side = static_cast<uint8_t>(s);
+      if (x.id != 0) {
+        c.type = static_cast<uint8_t>(CommandType::CancelOrder);
+        c.order_id = x.id;
+        st.enqueue(c);
+        ++res.cancels;
+      }
+      c.type = static_cast<uint8_t>(CommandType::SubmitOrder);
+      c.order_id = next_id++;
+      c.price = best->price;
+      c.qty = size;
+      c.order_type = static_cast<uint8_t>(OrderType::Limit);
+      c.tif = static_cast<uint8_t>(TimeInForce::Day);
+      st.enqueue(c);
+      ++res.orders;
+      x = Quote{c.order_id, c.price};
+    }
+  }
+  res.position = st.sim().position(symbol);
+  res.cash = st.sim().cash(symbol);
+  return res;
+}
+
+}  // namespace minihft

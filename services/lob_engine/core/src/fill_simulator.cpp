@@ -1,0 +1,459 @@
+#include "minihft/lob/fill_simulator.hpp"
+
+#include <algorithm>
+
+namespace minihft {
+namespace {
+
+// Same id space as lobster_replay's aggregates: LOBSTER/ITCH ids are far below it.
+constexpr OrderId kSyntheticBase = OrderId{1} << 63;
+constexpr size_t kMaxSymbols = 1 << 16;
+
+uint64_t px_key(Side s, Price p) {
+  return (static_cast<uint64_t>(p) << 1) | static_cast<uint64_t>(s);
+}
+// True when `p` is a better price than `than` for a resting order of side s.
+bool better(Side s, Price p, Price than) { return s == Side::Buy ? p > than : p < than; }
+bool crosses(Side side, Price limit, Price resting) {
+  return side == Side::Buy ? limit >= resting : limit <= resting;
+}
+
+const OrderBook::Level* find_level(const OrderBook& b, Side s, Price p) {
+  for (size_t i = 0, n = b.level_count(s); i < n; ++i) {
+    const OrderBook::Level& l = b.level(s, i);
+    if (l.price == p) return &l;
+    if (better(s, p, l.price)) break;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+FillSimulator::Sym* FillSimulator::sym(SymbolId s) {
+  if (s >= kMaxSymbols) return nullptr;
+  if (s >= syms_.size()) syms_.resize(s + 1);
+  if (!syms_[s]) syms_[s] = std::make_unique<Sym>(s);
+  return syms_[s].get();
+}
+
+const OrderBook* FillSimulator::book(SymbolId s) const {
+  const Sym* y = sym(s);
+  return y ? &y->book : nullptr;
+}
+Qty FillSimulator::position(SymbolId s) const {
+  const Sym* y = sym(s);
+  return y ? y->position : 0;
+}
+int64_t FillSimulator::cash(SymbolId s) const {
+  const Sym* y = sym(s);
+  return y ? y->cash : 0;
+}
+
+Qty FillSimulator::open_qty(SymbolId s, OrderId id) const {
+  const Sym* y = sym(s);
+  uint32_t slot = y ? y->ours_ids.find(id) : IdMap::kMissing;
+  return slot == IdMap::kMissing ? -1 : y->ours[slot].leaves;
+}
+
+Qty FillSimulator::queue_ahead(SymbolId s, OrderId id) const {
+  const Sym* y = sym(s);
+  uint32_t slot = y ? y->ours_ids.find(id) : IdMap::kMissing;
+  if (slot == IdMap::kMissing) return -1;
+  const Ours& o = y->ours[slot];
+  const OrderBook::Level* l = find_level(y->book, o.side, o.price);
+  Qty ahead = 0;
+  if (l != nullptr) {
+    y->book.for_each_order(*l, [&](const OrderBook::Order& v) {
+      if (v.tag < o.seq) ahead += v.qty;
+    });
+  }
+  return ahead;
+}
+
+void FillSimulator::seed(SymbolId s, const std::vector<LobsterSeedLevel>& levels, Nanos ts) {
+  Sym* y = sym(s);
+  if (y == nullptr) return;
+  for (const LobsterSeedLevel& l : levels) {
+    if (l.qty <= 0 || l.price <= 0) continue;
+    OrderId id = kSyntheticBase + next_synth_++;
+    if (y->book.add(id, l.side, l.price, l.qty, ts, seq_++) == ErrorCode::Ok) {
+      y->synth[px_key(l.side, l.price)] = id;
+    }
+  }
+}
+
+ErrorCode FillSimulator::apply(const MdEvent& e, int64_t md_index) {
+  ++counters_.events;
+  if (e.type < static_cast<uint8_t>(MdEventType::Add) ||
+      e.type > static_cast<uint8_t>(MdEventType::TradingStatus)) {
+    return ErrorCode::InvalidType;
+  }
+  const auto type = static_cast<MdEventType>(e.type);
+  if (type == MdEventType::TradingStatus) return ErrorCode::Ok;
+  Sym* y = sym(e.symbol_id);
+  if (y == nullptr) return ErrorCode::UnknownSymbol;
+  const bool side_ok = e.side <= static_cast<uint8_t>(Side::Sell);
+  switch (type) {
+    case MdEventType::Add:
+      if (!side_ok) return ErrorCode::InvalidSide;
+      return y->book.add(e.order_id, static_cast<Side>(e.side), e.price, e.qty, e.ts_event, seq_++);
+    case MdEventType::Replace: {
+      if (e.qty <= 0) return ErrorCode::InvalidQty;
+      if (e.price <= 0) return ErrorCode::InvalidPrice;
+      if (e.new_order_id != e.order_id && y->book.find(e.new_order_id) != nullptr) {
+        return ErrorCode::DuplicateOrderId;
+      }
+      const OrderBook::Order* o = y->book.find(e.order_id);
+      auto it = y->taken.find(e.order_id);
+      if (o == nullptr && it == y->taken.end()) return ErrorCode::UnknownOrder;
+      const Side side = o ? o->side : it->second.side;
+      if (it != y->taken.end()) y->taken.erase(it);
+      if (o != nullptr) y->book.remove(e.order_id);
+      return y->book.add(e.new_order_id, side, e.price, e.qty, e.ts_event, seq_++);
+    }
+    case MdEventType::Clear:
+      y->book.clear();
+      y->taken.clear();
+      y->synth.clear();
+      return ErrorCode::Ok;
+    case MdEventType::HiddenTrade: {
+      if (!side_ok) return ErrorCode::InvalidSide;
+      const auto side = static_cast<Side>(e.side);
+      if (cfg_.record_trades) {
+        trades.push_back(TradePrint{e.ts_event, e.price, e.qty, e.symbol_id,
+                                    static_cast<uint8_t>(opposite(side)), 1, 0});
+      }
+      if (cfg_.hidden_fills && e.qty > 0) {
+        passive(*y, side, e.price, UINT64_MAX, e.qty, e.ts_event, md_index, FillCause::Hidden, 0);
+      }
+      return ErrorCode::Ok;
+    }
+    default:
+      return reduce(*y, e, md_index);
+  }
+}
+
+// Execute / ExecuteAtPrice / Cancel / Delete.
+ErrorCode FillSimulator::reduce(Sym& y, const MdEvent& e, int64_t md_index) {
+  const auto type = static_cast<MdEventType>(e.type);
+  const bool del = type == MdEventType::Delete;
+  const bool exec = type == MdEventType::Execute || type == MdEventType::ExecuteAtPrice;
+  if (!del && e.qty <= 0) return ErrorCode::InvalidQty;
+  // Liquidity we took from this order absorbs the event first.
+  Qty absorbed = 0;
+  bool was_taken = false;
+  Taken tk{0, Side::Buy, 0, 0};
+  if (!y.taken.empty()) {
+    auto it = y.taken.find(e.order_id);
+    if (it != y.taken.end()) {
+      was_taken = true;
+      tk = it->second;
+      absorbed = std::min(std::max<Qty>(e.qty, 0), tk.qty);
+      it->second.qty -= absorbed;
+      if (del || it->second.qty == 0) y.taken.erase(it);
+    }
+  }
+  counters_.absorbed_qty += static_cast<uint64_t>(absorbed);
+  Qty left = del ? 0 : e.qty - absorbed;
+  const OrderBook::Order* o = y.book.find(e.order_id);
+  ErrorCode code = ErrorCode::Ok;
+  Side side;
+  Price px;
+  uint64_t seq;
+  if (o != nullptr) {
+    side = o->side;
+    px = o->price;
+    seq = o->tag;
+    if (del) {
+      y.book.remove(e.order_id);
+    } else {
+      const Qty take = std::min(left, o->qty);
+      if (take > 0) y.book.reduce(e.order_id, take);
+      // The venue says the order held more than we had: the rest was someone we could not see.
+      if (left > take) left = take + reduce_unknown(y, side, px, left - take);
+    }
+  } else if (was_taken) {
+    // Everything left of the order was ours to take: nothing more to remove from the book.
+    side = tk.side;
+    px = tk.price;
+    seq = tk.seq;
+    left = 0;
+  } else {
+    if (e.side > static_cast<uint8_t>(Side::Sell)) return ErrorCode::InvalidSide;
+    ++counters_.unknown_order_events;
+    code = ErrorCode::UnknownOrder;
+    side = static_cast<Side>(e.side);
+    px = e.price;
+    seq = 0;  // resting before anything we know of: ahead of all of ours
+    const Qty effective = reduce_unknown(y, side, px, del ? e.qty : left);
+    if (!del) left = effective;
+  }
+  if (exec) {
+    const Price trade_px = type == MdEventType::ExecuteAtPrice || px <= 0 ? e.price : px;
+    if (cfg_.record_trades) {
+      trades.push_back(TradePrint{e.ts_event, trade_px, e.qty, e.symbol_id,
+                                  static_cast<uint8_t>(opposite(side)), 0, 0});
+    }
+    if (left > 0) {
+      passive(y, side, px, seq, left, e.ts_event, md_index, FillCause::QueueBehind, e.order_id);
+    }
+  }
+  return code;
+}
+
+// Takes `qty` at (side, price) from what the events never explained: the seeded aggregate first,
+// then the oldest orders there (see lobster_replay). Returns the qty that was not ours: what we
+// took from the aggregate is absorbed, as for any venue order.
+Qty FillSimulator::reduce_unknown(Sym& y, Side side, Price price, Qty qty) {
+  Qty not_ours = qty;
+  auto sit = y.synth.find(px_key(side, price));
+  if (sit != y.synth.end()) {
+    const OrderId id = sit->second;
+    auto tit = y.taken.find(id);
+    if (tit != y.taken.end()) {
+      const Qty a = std::min(qty, tit->second.qty);
+      tit->second.qty -= a;
+      qty -= a;
+      not_ours -= a;
+      counters_.absorbed_qty += static_cast<uint64_t>(a);
+      if (tit->second.qty == 0) y.taken.erase(tit);
+    }
+    const OrderBook::Order* agg = y.book.find(id);
+    if (agg != nullptr && qty > 0) {
+      const Qty take = std::min(qty, agg->qty);
+      y.book.reduce(id, take);
+      qty -= take;
+    }
+    if (y.book.find(id) == nullptr && y.taken.find(id) == y.taken.end()) y.synth.erase(sit);
+  }
+  while (qty > 0) {
+    const OrderBook::Level* l = find_level(y.book, side, price);
+    if (l == nullptr) break;
+    const uint32_t idx = l->head;
+    const Qty take = std::min(qty, y.book.order_at(idx).qty);
+    y.book.reduce_at(idx, take);
+    qty -= take;
+  }
+  return not_ours;
+}
+
+void FillSimulator::passive(Sym& y, Side side, Price level, uint64_t behind_seq, Qty q, Nanos ts,
+                            int64_t md_index, FillCause at_level_cause, OrderId contra) {
+  const auto& live = y.live[static_cast<size_t>(side)];
+  if (live.empty()) return;
+  std::vector<uint32_t>& due = due_;
+  due.clear();
+  for (uint32_t slot : live) {
+    const Ours& o = y.ours[slot];
+    if (better(side, o.price, level) || (o.price == level && o.seq < behind_seq)) {
+      due.push_back(slot);
+    }
+  }
+  if (due.empty()) return;
+  std::sort(due.begin(), due.end(), [&](uint32_t a, uint32_t b) {
+    const Ours& x = y.ours[a];
+    const Ours& z = y.ours[b];
+    if (x.price != z.price) return better(side, x.price, z.price);
+    return x.seq < z.seq;
+  });
+  for (uint32_t slot : due) {  // fill() may release slots, never reorders `due`
+    if (q == 0) break;
+    const Ours& o = y.ours[slot];
+    const Qty f = std::min(q, o.leaves);
+    q -= f;
+    const FillCause cause = o.price == level ? at_level_cause : FillCause::TradeThrough;
+    fill(y, slot, f, o.price, Liquidity::Maker, contra, ts, md_index, cause);
+  }
+}
+
+void FillSimulator::emit(const Sym& y, Nanos t, ExecType type, OrderId id, Side side, Price px,
+                         Qty qty, Qty leaves, uint64_t account, ErrorCode reason, Liquidity liq,
+                         OrderId contra, int64_t md_index, FillCause cause, int64_t fee) {
+  reports.push_back(ExecReport{t, id, contra, px, qty, leaves, account, y.symbol,
+                               static_cast<uint8_t>(type), static_cast<uint8_t>(side),
+                               static_cast<uint8_t>(reason), static_cast<uint8_t>(liq)});
+  extras.push_back(ReportExtra{t, fee, md_index, static_cast<uint8_t>(cause), {}});
+}
+
+void FillSimulator::fill(Sym& y, uint32_t slot, Qty q, Price px, Liquidity liq, OrderId contra,
+                         Nanos t, int64_t md_index, FillCause cause) {
+  Ours& o = y.ours[slot];
+  o.leaves -= q;
+  const int64_t rate = liq == Liquidity::Maker ? cfg_.maker_fee_e4 : cfg_.taker_fee_e4;
+  if (o.side == Side::Buy) {
+    y.position += q;
+    y.cash -= px * q;
+  } else {
+    y.position -= q;
+    y.cash += px * q;
+  }
+  ++(liq == Liquidity::Maker ? counters_.maker_fills : counters_.taker_fills);
+  emit(y, t, ExecType::OrderFilled, o.id, o.side, px, q, o.leaves, o.account, ErrorCode::Ok, liq,
+       contra, md_index, cause, rate * q);
+  if (o.leaves == 0) release(y, slot);
+}
+
+void FillSimulator::rest(Sym& y, uint32_t slot) {
+  Ours& o = y.ours[slot];
+  o.seq = seq_++;
+  o.resting = true;
+  y.live[static_cast<size_t>(o.side)].push_back(slot);
+}
+
+void FillSimulator::unrest(Sym& y, uint32_t slot) {
+  Ours& o = y.ours[slot];
+  if (!o.resting) return;
+  auto& live = y.live[static_cast<size_t>(o.side)];
+  live.erase(std::find(live.begin(), live.end(), slot));
+  o.resting = false;
+}
+
+void FillSimulator::release(Sym& y, uint32_t slot) {
+  unrest(y, slot);
+  y.ours_ids.erase(y.ours[slot].id);
+  y.free.push_back(slot);
+}
+
+void FillSimulator::arrive(const OrderCommand& c, Nanos arrival) {
+  Sym* y = sym(c.symbol_id);
+  if (y == nullptr) {
+    reports.push_back(ExecReport{arrival, c.order_id, 0, c.price, c.qty, 0, c.account, c.symbol_id,
+                                 static_cast<uint8_t>(ExecType::OrderRejected), c.side,
+                                 static_cast<uint8_t>(ErrorCode::UnknownSymbol), 0});
+    extras.push_back(ReportExtra{arrival, 0, -1, 0, {}});
+    return;
+  }
+  switch (static_cast<CommandType>(c.type)) {
+    case CommandType::SubmitOrder:
+      return submit(*y, c, arrival);
+    case CommandType::CancelOrder:
+      return cancel(*y, c, arrival);
+    case CommandType::ReplaceOrder:
+      return replace(*y, c, arrival);
+  }
+  reject(*y, c, arrival, ErrorCode::InvalidType);
+}
+
+void FillSimulator::reject(const Sym& y, const OrderCommand& c, Nanos t, ErrorCode why) {
+  reports.push_back(ExecReport{t, c.order_id, 0, c.price, c.qty, 0, c.account, y.symbol,
+                               static_cast<uint8_t>(ExecType::OrderRejected), c.side,
+                               static_cast<uint8_t>(why), 0});
+  extras.push_back(ReportExtra{t, 0, -1, 0, {}});
+}
+
+bool FillSimulator::self_cross(const Sym& y, Side side, bool market, Price limit) const {
+  for (uint32_t slot : y.live[static_cast<size_t>(opposite(side))]) {
+    if (market || crosses(side, limit, y.ours[slot].price)) return true;
+  }
+  return false;
+}
+
+void FillSimulator::submit(Sym& y, const OrderCommand& c, Nanos t) {
+  if (c.side > 1) return reject(y, c, t, ErrorCode::InvalidSide);
+  const bool market = c.order_type == static_cast<uint8_t>(OrderType::Market);
+  const bool post_only = (c.flags & kPostOnly) != 0;
+  const bool day = c.tif == static_cast<uint8_t>(TimeInForce::Day);
+  if (c.order_type > 1 || c.tif > 2 || (post_only && (market || !day))) {
+    return reject(y, c, t, ErrorCode::InvalidType);
+  }
+  if (c.qty <= 0) return reject(y, c, t, ErrorCode::InvalidQty);
+  if (!market && c.price <= 0) return reject(y, c, t, ErrorCode::InvalidPrice);
+  if (y.ours_ids.find(c.order_id) != IdMap::kMissing) {
+    return reject(y, c, t, ErrorCode::DuplicateOrderId);
+  }
+  const auto side = static_cast<Side>(c.side);
+  const OrderBook::Level* top = y.book.best(opposite(side));
+  if (market && top == nullptr) return reject(y, c, t, ErrorCode::NoLiquidity);
+  if (post_only && top != nullptr && crosses(side, c.price, top->price)) {
+    return reject(y, c, t, ErrorCode::WouldCross);
+  }
+  if (self_cross(y, side, market, c.price)) return reject(y, c, t, ErrorCode::SelfMatch);
+  if (c.tif == static_cast<uint8_t>(TimeInForce::FOK)) {
+    Qty avail = 0;
+    const Side opp = opposite(side);
+    for (size_t i = 0, n = y.book.level_count(opp); i < n && avail < c.qty; ++i) {
+      const OrderBook::Level& l = y.book.level(opp, i);
+      if (!market && !crosses(side, c.price, l.price)) break;
+      avail += l.qty;
+    }
+    if (avail < c.qty) return reject(y, c, t, ErrorCode::NotFillable);
+  }
+  uint32_t slot;
+  if (!y.free.empty()) {
+    slot = y.free.back();
+    y.free.pop_back();
+  } else {
+    y.ours.emplace_back();
+    slot = static_cast<uint32_t>(y.ours.size() - 1);
+  }
+  const Price px = market ? 0 : c.price;
+  y.ours[slot] = Ours{c.order_id, c.account, px, c.qty, 0, side, post_only, false};
+  y.ours_ids.insert(c.order_id, slot);
+  emit(y, t, ExecType::OrderAccepted, c.order_id, side, px, c.qty, c.qty, c.account, ErrorCode::Ok);
+  const Qty left = top != nullptr ? sweep(y, slot, market, c.qty, t) : c.qty;
+  if (left == 0) return;  // filled in full: fill() released it
+  if (market || !day) {
+    emit(y, t, ExecType::OrderCancelled, c.order_id, side, px, left, 0, c.account,
+         ErrorCode::NoLiquidity);
+    release(y, slot);
+    return;
+  }
+  rest(y, slot);
+}
+
+Qty FillSimulator::sweep(Sym& y, uint32_t slot, bool market, Qty qty, Nanos t) {
+  const Side side = y.ours[slot].side;
+  const Price limit = y.ours[slot].price;
+  const Side opp = opposite(side);
+  while (qty > 0) {
+    const OrderBook::Level* l = y.book.best(opp);
+    if (l == nullptr || (!market && !crosses(side, limit, l->price))) break;
+    const uint32_t idx = l->head;
+    const OrderBook::Order& m = y.book.order_at(idx);
+    const OrderId mid = m.id;
+    const Price mpx = m.price;
+    const Qty f = std::min(qty, m.qty);
+    auto [it, fresh] = y.taken.try_emplace(mid, Taken{0, opp, mpx, m.tag});
+    it->second.qty += f;
+    y.book.reduce_at(idx, f);
+    qty -= f;
+    fill(y, slot, f, mpx, Liquidity::Taker, mid, t, -1, FillCause::Sweep);
+  }
+  return qty;
+}
+
+void FillSimulator::cancel(Sym& y, const OrderCommand& c, Nanos t) {
+  const uint32_t slot = y.ours_ids.find(c.order_id);
+  if (slot == IdMap::kMissing) return reject(y, c, t, ErrorCode::UnknownOrder);
+  const Ours o = y.ours[slot];
+  emit(y, t, ExecType::OrderCancelled, o.id, o.side, o.price, o.leaves, 0, o.account,
+       ErrorCode::Ok);
+  release(y, slot);
+}
+
+void FillSimulator::replace(Sym& y, const OrderCommand& c, Nanos t) {
+  const uint32_t slot = y.ours_ids.find(c.order_id);
+  if (slot == IdMap::kMissing) return reject(y, c, t, ErrorCode::UnknownOrder);
+  if (c.qty <= 0) return reject(y, c, t, ErrorCode::InvalidQty);
+  if (c.price <= 0) return reject(y, c, t, ErrorCode::InvalidPrice);
+  Ours& o = y.ours[slot];
+  const OrderBook::Level* top = y.book.best(opposite(o.side));
+  const bool cross = top != nullptr && crosses(o.side, c.price, top->price);
+  if (cross && o.post_only) return reject(y, c, t, ErrorCode::WouldCross);
+  if (c.price != o.price && self_cross(y, o.side, false, c.price)) {
+    return reject(y, c, t, ErrorCode::SelfMatch);
+  }
+  emit(y, t, ExecType::OrderReplaced, o.id, o.side, c.price, c.qty, c.qty, o.account,
+       ErrorCode::Ok);
+  if (c.price == o.price && c.qty <= o.leaves) {
+    o.leaves = c.qty;  // size down keeps the queue position
+    return;
+  }
+  unrest(y, slot);
+  o.price = c.price;
+  o.leaves = c.qty;
+  if (cross && sweep(y, slot, false, c.qty, t) == 0) return;
+  rest(y, slot);
+}
+
+}  // namespace minihft
