@@ -39,7 +39,10 @@ def make_runs(n_parents: int = 3) -> list[ParentRun]:
         tape = Tape(t[::4], mid[::4].astype(np.int64), np.full(t[::4].size, 200))
         side = Side.BUY if i % 2 == 0 else Side.SELL
         s = 1 if side == Side.BUY else -1
-        parent = ParentOrder("XYZ", side, 300, 10 * S, 40 * S, float(mid[20]), parent_id=f"p{i}")
+        limit = int(mid[20]) + s * 50 if i == 0 else None
+        parent = ParentOrder(
+            "XYZ", side, 300, 10 * S, 40 * S, float(mid[20]), limit_price=limit, parent_id=f"p{i}"
+        )
         ft = np.array([12 * S, 20 * S, 30 * S], dtype=np.int64)
         fm = mids.at(ft)
         for name, off, liq, qty in (

@@ -97,7 +97,9 @@ def _plot_mid(ax: Axes, run: ParentRun) -> None:
                     zorder=3,
                 )
     ax.axhline(run.parent.arrival_mid, color="k", ls=":", lw=0.7, label="arrival mid")
-    ax.ticklabel_format(axis="y", useOffset=False)
+    if run.parent.limit_price is not None:
+        ax.axhline(run.parent.limit_price, color="tab:red", ls="--", lw=0.7, label="limit")
+    ax.ticklabel_format(axis="y", style="plain", useOffset=False)
     ax.set_xlabel("s from start")
     ax.set_ylabel("ticks")
     ax.set_title("mid and fills")
