@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -213,3 +214,16 @@ def test_wrong_side_fill_and_bad_parent() -> None:
         ParentOrder("XYZ", Side.BUY, 1, 5, 1, 100.0)
     with pytest.raises(ValueError, match=r"mids\.ts\[2\]"):
         Mids([0, 5, 4], [1.0, 1.0, 1.0])
+
+
+def test_to_dict_is_strict_json_with_flat_markouts() -> None:
+    parent, fills, tape, mids = buy_case()
+    d = json.loads(
+        json.dumps(execution_metrics(parent, fills, tape, mids).to_dict(), allow_nan=False)
+    )
+    assert d["markout_60s_bps"] is None and d["markout_60s_missing"] == 2
+    assert d["markout_1s_bps"] == pytest.approx(0.5 * (-5 / 10005 * 1e4))
+    assert d["is_total_bps"] == pytest.approx(14.9) and d["side"] == 0
+    m = execution_metrics(parent, Fills.empty(), tape, mids)
+    assert json.loads(json.dumps(m.to_dict(), allow_nan=False))["is_exec_bps"] is None
+    assert math.isnan(m.value("markout_10s_bps")) and m.value("fill_rate") == 0.0
