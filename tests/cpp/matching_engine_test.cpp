@@ -177,6 +177,17 @@ TEST_F(Engine, FokExactlyFillable) {
   EXPECT_EQ(levels(S), 0u);
 }
 
+TEST_F(Engine, MarketFokIsAllOrNoneAtAnyPrice) {
+  limit(1, S, 101, 2);
+  limit(2, S, 500, 2);
+  expect_reject(market(8, B, 5, 0, TimeInForce::FOK), ErrorCode::NotFillable);
+  EXPECT_EQ(levels(S), 2u);
+  auto r = market(9, B, 4, 0, TimeInForce::FOK);  // price field 0: ignored for market orders
+  ASSERT_EQ(r.size(), 5u);
+  expect_fill(r[3], 9, 2, 500, 2, 0, Liquidity::Taker);
+  EXPECT_EQ(levels(S), 0u);
+}
+
 TEST_F(Engine, FokDoesNotCountOwnOrders) {
   limit(1, S, 101, 3, 5);
   limit(2, S, 101, 3, 6);
