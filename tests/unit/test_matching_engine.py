@@ -59,6 +59,7 @@ def test_depth_and_queue_views() -> None:
     assert d[["price", "qty", "orders"]].tolist() == [(100, 12, 2), (99, 1, 1)]
     assert len(eng.depth(0, Side.BUY, 1)) == 1
     assert len(eng.depth(0, Side.SELL, 5)) == 0
+    assert len(eng.depth(0, Side.BUY, 10**15)) == 2  # n is capped by the book, not allocated
     assert eng.queue(0, Side.BUY).tolist() == [[1, 100, 5], [2, 100, 7], [3, 99, 1]]
     assert eng.queue(0, Side.SELL).shape == (0, 3)
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,13 +36,21 @@ const OrderCommand* as_commands(const Bytes& raw, size_t& n) {
   return reinterpret_cast<const OrderCommand*>(raw.data());
 }
 
-// Copies `n` records of `size` bytes into a fresh numpy-owned uint8 array.
-OutBytes to_numpy(const void* src, size_t n, size_t size) {
-  size_t bytes = n * size;
-  auto* buf = new uint8_t[bytes == 0 ? 1 : bytes];
-  if (bytes != 0) std::memcpy(buf, src, bytes);
+// Takes ownership of a new[]-allocated buffer as a numpy uint8 array.
+OutBytes own(uint8_t* buf, size_t bytes) {
   nb::capsule owner(buf, [](void* p) noexcept { delete[] static_cast<uint8_t*>(p); });
   return OutBytes(buf, {bytes}, owner);
+}
+
+uint8_t* copy_bytes(const void* src, size_t bytes) {
+  auto* buf = new uint8_t[bytes == 0 ? 1 : bytes];
+  if (bytes != 0) std::memcpy(buf, src, bytes);
+  return buf;
+}
+
+// Copies `n` records of `size` bytes into a fresh numpy-owned uint8 array.
+OutBytes to_numpy(const void* src, size_t n, size_t size) {
+  return own(copy_bytes(src, n * size), n * size);
 }
 
 class PyEngine {
@@ -53,16 +62,24 @@ class PyEngine {
   OutBytes process(const Bytes& raw) {
     size_t n = 0;
     const OrderCommand* cmds = as_commands(raw, n);
-    out_.clear();
+    uint8_t* buf = nullptr;
+    size_t bytes = 0;
     {
+      // The GIL is released while matching, so two Python threads may call in at once.
       nb::gil_scoped_release unlocked;
+      std::lock_guard<std::mutex> guard(mu_);
+      out_.clear();
       engine_.process(cmds, n, [this](const ExecReport& r) { out_.push_back(r); });
+      bytes = out_.size() * sizeof(ExecReport);
+      buf = copy_bytes(out_.data(), bytes);
     }
-    return to_numpy(out_.data(), out_.size(), sizeof(ExecReport));
+    return own(buf, bytes);
   }
 
   OutBytes depth(uint32_t symbol, int side, size_t n) const {
     if (side != 0 && side != 1) throw nb::value_error("side must be 0 (buy) or 1 (sell)");
+    const OrderBook* b = engine_.book(symbol);
+    n = b ? std::min(n, b->level_count(static_cast<Side>(side))) : 0;
     std::vector<DepthLevel> levels(n);
     size_t m = engine_.depth(symbol, static_cast<Side>(side), n, levels.data());
     return to_numpy(levels.data(), m, sizeof(DepthLevel));
@@ -111,6 +128,7 @@ class PyEngine {
  private:
   MatchingEngine engine_;
   std::vector<ExecReport> out_;
+  std::mutex mu_;
 };
 
 // Caller-owned report buffer as a service would have it: flushed (here: dropped) in batches so
