@@ -23,17 +23,20 @@ itch::SynthParams params(uint64_t seed, uint64_t messages, size_t symbols) {
   p.messages = messages;
   p.p_attributed = 0.1;
   p.p_hidden = 0.05;
-  p.p_delete = 0.7;
-  p.p_execute = 0.2;
+  for (auto& f : p.fate) {
+    f.p_delete = 0.7;
+    f.p_execute = 0.2;
+    f.life_delete_ns = {0, 1e6, 1e8};
+    f.life_execute_ns = {0, 1e7, 1e9};
+  }
   p.p_replace = 0.2;
   p.p_partial_cancel = 0.1;
   p.p_exec_at_price = 0.1;
   p.exec_count_cdf = {0.6, 0.9, 1.0};
   p.arrival_ns = {0, 1e5, 1e6, 1e7};
-  p.life_delete_ns = {0, 1e6, 1e8};
-  p.life_execute_ns = {0, 1e7, 1e9};
   p.offset_ticks = {-3, -1, 0, 0, 1, 2, 5, 20};
   p.sizes = {1, 50, 100, 100, 200, 500};
+  p.spread_ticks = {1, 2, 5, 10};
   for (size_t i = 0; i < symbols; ++i) {
     itch::Symbol s;
     s.fill(' ');

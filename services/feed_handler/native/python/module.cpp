@@ -393,17 +393,22 @@ itch::SynthParams synth_params(const nb::dict& d) {
   p.p_buy = nb::cast<double>(d["p_buy"]);
   p.p_attributed = nb::cast<double>(d["p_attributed"]);
   p.p_hidden = nb::cast<double>(d["p_hidden"]);
-  p.p_delete = nb::cast<double>(d["p_delete"]);
-  p.p_execute = nb::cast<double>(d["p_execute"]);
+  const auto fates = nb::cast<std::vector<nb::dict>>(d["fate"]);
+  if (fates.size() != p.fate.size()) throw nb::value_error("fate: one dict per offset class (3)");
+  for (size_t k = 0; k < fates.size(); ++k) {
+    p.fate[k].p_delete = nb::cast<double>(fates[k]["p_delete"]);
+    p.fate[k].p_execute = nb::cast<double>(fates[k]["p_execute"]);
+    p.fate[k].life_delete_ns = vec<double>(fates[k], "life_delete_ns");
+    p.fate[k].life_execute_ns = vec<double>(fates[k], "life_execute_ns");
+  }
   p.p_replace = nb::cast<double>(d["p_replace"]);
   p.p_partial_cancel = nb::cast<double>(d["p_partial_cancel"]);
   p.p_exec_at_price = nb::cast<double>(d["p_exec_at_price"]);
   p.exec_count_cdf = vec<double>(d, "exec_count_cdf");
   p.arrival_ns = vec<double>(d, "arrival_ns");
-  p.life_delete_ns = vec<double>(d, "life_delete_ns");
-  p.life_execute_ns = vec<double>(d, "life_execute_ns");
   p.offset_ticks = vec<int64_t>(d, "offset_ticks");
   p.sizes = vec<int64_t>(d, "sizes");
+  p.spread_ticks = vec<int64_t>(d, "spread_ticks");
   p.scale = vec<double>(d, "scale");
   p.base_price = vec<int64_t>(d, "base_price");
   for (const std::string& s : vec<std::string>(d, "symbols")) {

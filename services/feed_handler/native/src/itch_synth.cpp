@@ -76,7 +76,7 @@ void SynthGenerator::push(Pending p) {
   q_.push(p);
 }
 
-int64_t SynthGenerator::price_for(uint32_t sym, Side side) {
+int64_t SynthGenerator::price_for(uint32_t sym, Side side, int& cls) {
   const OrderBook& b = *books_[sym];
   const OrderBook::Level* bid = b.best(Side::Buy);
   const OrderBook::Level* ask = b.best(Side::Sell);
@@ -85,15 +85,19 @@ int64_t SynthGenerator::price_for(uint32_t sym, Side side) {
   const int64_t off = pick(p_.offset_ticks) * tick;
   int64_t px;
   if (side == Side::Buy) {
-    const int64_t ref = bid ? bid->price : ask ? ask->price - tick : last_mid_[sym];
-    px = ref - off;
+    const int64_t spread = std::max<int64_t>(1, pick(p_.spread_ticks)) * tick;
+    const int64_t ref = bid ? bid->price : ask ? ask->price - spread : last_mid_[sym] - spread / 2;
+    px = bid ? ref - off : ref;
     if (ask && px >= ask->price) px = ask->price - tick;
     px = std::clamp<int64_t>(px, tick, kMaxPrice);
+    cls = !bid ? 2 : px > bid->price ? 0 : px == bid->price ? 1 : 2;
   } else {
-    const int64_t ref = ask ? ask->price : bid ? bid->price + tick : last_mid_[sym];
-    px = ref + off;
+    const int64_t spread = std::max<int64_t>(1, pick(p_.spread_ticks)) * tick;
+    const int64_t ref = ask ? ask->price : bid ? bid->price + spread : last_mid_[sym] + spread / 2;
+    px = ask ? ref + off : ref;
     if (bid && px <= bid->price) px = bid->price + tick;
     px = std::clamp<int64_t>(px, 2 * tick, kMaxPrice);
+    cls = !ask ? 2 : px < ask->price ? 0 : px == ask->price ? 1 : 2;
   }
   return px;
 }
@@ -105,15 +109,16 @@ void SynthGenerator::emit(const MdEvent& e) {
 }
 
 // Fate, lifetime and partial events of a new order; its first pending event goes on the queue.
-void SynthGenerator::plan(uint32_t sym, uint64_t ref, int64_t t) {
+void SynthGenerator::plan(uint32_t sym, uint64_t ref, int64_t t, int cls) {
   const double u = uni();
   const double scale = p_.scale[sym];
+  const SynthParams::Fate& f = p_.fate[static_cast<size_t>(cls)];
   Pending pe{t, 0, ref, t, sym, kDelete, 0, 0, kDelete};
-  if (u < p_.p_delete) {
-    pe.t_end = t + static_cast<int64_t>(sample(p_.life_delete_ns) * scale);
-  } else if (u < p_.p_delete + p_.p_execute) {
+  if (u < f.p_delete) {
+    pe.t_end = t + static_cast<int64_t>(sample(f.life_delete_ns) * scale);
+  } else if (u < f.p_delete + f.p_execute) {
     pe.terminal = kExecute;
-    pe.t_end = t + static_cast<int64_t>(sample(p_.life_execute_ns) * scale);
+    pe.t_end = t + static_cast<int64_t>(sample(f.life_execute_ns) * scale);
     const double c = uni();
     size_t k = 0;
     while (k < p_.exec_count_cdf.size() && c > p_.exec_count_cdf[k]) ++k;
@@ -151,12 +156,13 @@ void SynthGenerator::step() {
       e.type = static_cast<uint8_t>(MdEventType::Add);
       e.order_id = next_ref_++;
       e.side = static_cast<uint8_t>(side);
-      e.price = price_for(sym, side);
+      int cls = 2;
+      e.price = price_for(sym, side, cls);
       e.qty = std::max<int64_t>(1, pick(p_.sizes));
       e.flags = uni() < p_.p_attributed ? kFlagAttributed : 0;
       emit(e);
       book.add(e.order_id, side, e.price, e.qty, e.ts_event);
-      plan(sym, e.order_id, pe.t);
+      plan(sym, e.order_id, pe.t, cls);
       if (uni() < p_.p_hidden) {
         const OrderBook::Level* bid = book.best(Side::Buy);
         const OrderBook::Level* ask = book.best(Side::Sell);
@@ -211,11 +217,12 @@ void SynthGenerator::step() {
         book.remove(pe.ref);
         e.type = static_cast<uint8_t>(MdEventType::Replace);
         e.new_order_id = next_ref_++;
-        e.price = price_for(sym, side);
+        int cls = 2;
+        e.price = price_for(sym, side, cls);
         e.qty = std::max<int64_t>(1, pick(p_.sizes));
         emit(e);
         book.add(e.new_order_id, side, e.price, e.qty, e.ts_event);
-        plan(sym, e.new_order_id, pe.t);
+        plan(sym, e.new_order_id, pe.t, cls);
       } else {
         e.type = static_cast<uint8_t>(MdEventType::Delete);
         emit(e);

@@ -8,8 +8,11 @@
 //    (F with p_attributed), followed with p_hidden by a P (hidden print near the touch);
 //  - price: offset in ticks from the same-side touch drawn from `offset_ticks` (>0 behind the
 //    touch, <0 inside the spread), clamped one tick short of the opposite touch so books never
-//    cross; with an empty side the reference is the opposite touch or the last mid;
-//  - fate at arrival: delete / execute / survive; lifetime from the fate's quantile table;
+//    cross; an empty side starts a sampled spread (`spread_ticks`) away from the opposite touch,
+//    or half of one from the last mid;
+//  - fate at arrival: delete / execute / survive, with probabilities and lifetime tables chosen
+//    by where the order landed (inside the spread, at the touch, behind it; the caller may give
+//    the same tables to all three);
 //    executed orders take `exec_count` executions (the partial ones at uniform times before the
 //    last, which takes the rest), any order may take one partial cancel X with p_partial_cancel;
 //  - a delete is a U (replace: new reference, fresh price, size and fate) with p_replace, and an
@@ -17,6 +20,7 @@
 // Every E/C/X/D/U names a live order because each order has exactly one pending event at a time.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <queue>
@@ -34,20 +38,25 @@ struct SynthParams {
   int64_t tick = 100;                    // price units (1e-4 $) per tick
   double p_buy = 0.5;
   double p_attributed = 0.0;
-  double p_hidden = 0.0;                   // hidden prints per arrival
-  double p_delete = 0.6, p_execute = 0.3;  // fate; the rest survive
+  double p_hidden = 0.0;  // hidden prints per arrival
   double p_replace = 0.0;
   double p_partial_cancel = 0.0;
   double p_exec_at_price = 0.0;
   std::vector<double> exec_count_cdf;  // P(k <= i + 1) executions for an executed order
   std::vector<double> arrival_ns;      // quantile tables, ascending, sampled by interpolation
-  std::vector<double> life_delete_ns;
-  std::vector<double> life_execute_ns;
+  // Fate by offset class (0 inside the spread, 1 at the touch, 2 behind it or side empty).
+  struct Fate {
+    double p_delete = 0.6, p_execute = 0.3;  // the rest survive
+    std::vector<double> life_delete_ns;
+    std::vector<double> life_execute_ns;
+  };
+  std::array<Fate, 3> fate;
   std::vector<int64_t> offset_ticks;  // quantile tables of discrete values, sampled by index
   std::vector<int64_t> sizes;
-  std::vector<Symbol> symbols;      // locate = index + 1
-  std::vector<double> scale;        // per symbol time dilation
-  std::vector<int64_t> base_price;  // per symbol opening reference price
+  std::vector<int64_t> spread_ticks;  // spreads of the sample: where an empty side starts
+  std::vector<Symbol> symbols;        // locate = index + 1
+  std::vector<double> scale;          // per symbol time dilation
+  std::vector<int64_t> base_price;    // per symbol opening reference price
 };
 
 class SynthGenerator {
@@ -80,8 +89,8 @@ class SynthGenerator {
   double uni();
   double sample(const std::vector<double>& q);
   int64_t pick(const std::vector<int64_t>& q);
-  int64_t price_for(uint32_t sym, Side side);
-  void plan(uint32_t sym, uint64_t ref, int64_t t);
+  int64_t price_for(uint32_t sym, Side side, int& cls);
+  void plan(uint32_t sym, uint64_t ref, int64_t t, int cls);
   void emit(const MdEvent& e);
   void push(Pending p);
   void step();
