@@ -18,8 +18,8 @@ Default files: the real LOBSTER flow (GOOG level 10 + AMZN level 5) written as I
 SYNTHETIC day (--synthetic-messages, default 2M over 500 symbols) generated under build/bench/ if
 missing. The 20M-message day:
   minihft gen-itch --messages 20000000 --symbols 3000 --seed 1 \
-      --out build/bench/synthetic_itch_20000000msg_3000sym_seed1.itch
-  minihft bench itch-book build/bench/synthetic_itch_20000000msg_3000sym_seed1.itch
+      --out build/bench/synthetic_itch_v2_20000000msg_3000sym_seed1.itch
+  minihft bench itch-book build/bench/synthetic_itch_v2_20000000msg_3000sym_seed1.itch
 Prints one JSON line per file.
 """
 

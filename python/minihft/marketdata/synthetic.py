@@ -379,8 +379,12 @@ def params(
     }
 
 
+# Bumped whenever the model changes, so cached default days under build/ are not reused stale.
+MODEL_VERSION = 2
+
+
 def default_path(messages: int, symbols: int, seed: int, out_dir: Path) -> Path:
-    return out_dir / f"synthetic_itch_{messages}msg_{symbols}sym_seed{seed}.itch"
+    return out_dir / f"synthetic_itch_v{MODEL_VERSION}_{messages}msg_{symbols}sym_seed{seed}.itch"
 
 
 def meta_path(path: Path) -> Path:
@@ -413,6 +417,7 @@ def generate(
     meta = {
         "synthetic": True,
         "generator": "minihft.marketdata.synthetic",
+        "model_version": MODEL_VERSION,
         "fitted_to": [m for m, _ in LOBSTER_PAIRS],
         "messages": int(gen.written),
         "symbols": symbols,
