@@ -79,7 +79,8 @@ struct SimRun {
 SimRun run(const std::vector<MdEvent>& events, const std::vector<OrderCommand>& cmds,
            FillConfig cfg = {}) {
   SimRun out;
-  simulate(events.data(), events.size(), cmds.data(), cmds.size(), cfg, nullptr, 0, out.r, out.x);
+  simulate(events.data(), events.size(), cmds.data(), cmds.size(), cfg, nullptr, 0, nullptr, out.r,
+           out.x);
   return out;
 }
 

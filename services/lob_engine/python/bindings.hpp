@@ -8,5 +8,6 @@ namespace minihft::py {
 void bind_records(nanobind::module_& m);
 void bind_book(nanobind::module_& m);
 void bind_matching(nanobind::module_& m);
+void bind_backtest(nanobind::module_& m);
 
 }  // namespace minihft::py

@@ -6,4 +6,5 @@ NB_MODULE(_lob, m) {
   minihft::py::bind_records(m);
   minihft::py::bind_book(m);
   minihft::py::bind_matching(m);
+  minihft::py::bind_backtest(m);
 }

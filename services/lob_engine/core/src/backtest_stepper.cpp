@@ -21,6 +21,11 @@ void BacktestStepper::seed_lobster(const int64_t* row0, size_t levels) {
   sim_.seed(ev_[0].symbol_id, lobster_seed_levels(ev_[0], row0, levels), ev_[0].ts_event);
 }
 
+void BacktestStepper::set_lobster_truth(const int64_t* rows, size_t levels) {
+  truth_levels_ = rows == nullptr ? 0 : levels;
+  truth_.assign(rows, rows == nullptr ? rows : rows + ev_.size() * levels * kDepthCols);
+}
+
 void BacktestStepper::enqueue(const OrderCommand& c) {
   const FillConfig& cfg = sim_.config();
   const Nanos issue = std::max(c.ts, now_);
@@ -87,6 +92,15 @@ uint32_t BacktestStepper::run_until(Nanos ts_limit, uint32_t wake_mask, size_t d
       const MdEvent& e = ev_[i_];
       const size_t trades_before = sim_.trades.size();
       sim_.apply(e, static_cast<int64_t>(i_));
+      if (truth_levels_ != 0) {
+        const size_t w = truth_levels_ * kDepthCols;
+        const int64_t* cur = truth_.data() + i_ * w;
+        row_.resize(w);
+        write_depth_row(sim_.book(e.symbol_id), truth_levels_, row_.data());
+        if (!std::equal(row_.begin(), row_.end(), cur)) {
+          sim_.reconcile(e.symbol_id, i_ == 0 ? cur : cur - w, cur, truth_levels_, e.ts_event);
+        }
+      }
       ++i_;
       flush_reports();
       if (sim_.trades.size() != trades_before) woke |= kWakeTrade;
@@ -125,11 +139,13 @@ void BacktestStepper::take_trades(std::vector<TradePrint>& out) {
 
 void simulate(const MdEvent* events, size_t n, const OrderCommand* commands, size_t m,
               const FillConfig& cfg, const int64_t* seed_row, size_t seed_levels,
-              std::vector<ExecReport>& reports, std::vector<ReportExtra>& extras) {
+              const int64_t* truth, std::vector<ExecReport>& reports,
+              std::vector<ReportExtra>& extras) {
   FillConfig c = cfg;
   c.record_trades = false;
   BacktestStepper st(std::vector<MdEvent>(events, events + n), c);
   if (seed_row != nullptr) st.seed_lobster(seed_row, seed_levels);
+  if (truth != nullptr) st.set_lobster_truth(truth, seed_levels);
   std::vector<size_t> order(m);
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(),

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "minihft/lob/book_builder.hpp"
+
 namespace minihft {
 namespace {
 
@@ -107,13 +109,14 @@ ErrorCode FillSimulator::apply(const MdEvent& e, int64_t md_index) {
       auto it = y->taken.find(e.order_id);
       if (o == nullptr && it == y->taken.end()) return ErrorCode::UnknownOrder;
       const Side side = o ? o->side : it->second.side;
-      if (it != y->taken.end()) y->taken.erase(it);
+      if (it != y->taken.end()) untake(*y, it, it->second.qty);
       if (o != nullptr) y->book.remove(e.order_id);
       return y->book.add(e.new_order_id, side, e.price, e.qty, e.ts_event, seq_++);
     }
     case MdEventType::Clear:
       y->book.clear();
       y->taken.clear();
+      y->taken_at.clear();
       y->synth.clear();
       return ErrorCode::Ok;
     case MdEventType::HiddenTrade: {
@@ -149,8 +152,7 @@ ErrorCode FillSimulator::reduce(Sym& y, const MdEvent& e, int64_t md_index) {
       was_taken = true;
       tk = it->second;
       absorbed = std::min(std::max<Qty>(e.qty, 0), tk.qty);
-      it->second.qty -= absorbed;
-      if (del || it->second.qty == 0) y.taken.erase(it);
+      untake(y, it, del ? tk.qty : absorbed);
     }
   }
   counters_.absorbed_qty += static_cast<uint64_t>(absorbed);
@@ -165,7 +167,13 @@ ErrorCode FillSimulator::reduce(Sym& y, const MdEvent& e, int64_t md_index) {
     px = o->price;
     seq = o->tag;
     if (del) {
+      // LOBSTER deletes carry the size the venue removed: less than we hold means the rest was
+      // someone we could not see, more means the extra came from someone we could not name.
+      const Qty had = o->qty;
+      const Qty gone = std::max<Qty>(e.qty - absorbed, 0);
       y.book.remove(e.order_id);
+      if (e.qty > 0 && had > gone) add_aggregate(y, side, px, had - gone, e.ts_event);
+      if (gone > had) reduce_unknown(y, side, px, gone - had);
     } else {
       const Qty take = std::min(left, o->qty);
       if (take > 0) y.book.reduce(e.order_id, take);
@@ -212,11 +220,10 @@ Qty FillSimulator::reduce_unknown(Sym& y, Side side, Price price, Qty qty) {
     auto tit = y.taken.find(id);
     if (tit != y.taken.end()) {
       const Qty a = std::min(qty, tit->second.qty);
-      tit->second.qty -= a;
+      untake(y, tit, a);
       qty -= a;
       not_ours -= a;
       counters_.absorbed_qty += static_cast<uint64_t>(a);
-      if (tit->second.qty == 0) y.taken.erase(tit);
     }
     const OrderBook::Order* agg = y.book.find(id);
     if (agg != nullptr && qty > 0) {
@@ -235,6 +242,94 @@ Qty FillSimulator::reduce_unknown(Sym& y, Side side, Price price, Qty qty) {
     qty -= take;
   }
   return not_ours;
+}
+
+uint64_t FillSimulator::reconcile(SymbolId sid, const int64_t* prev, const int64_t* cur,
+                                  size_t levels, Nanos ts) {
+  Sym* y = sym(sid);
+  if (y == nullptr || levels == 0) return 0;
+  uint64_t changed = 0;
+  for (Side s : {Side::Sell, Side::Buy}) {
+    const size_t col = s == Side::Sell ? 0 : 2;
+    auto qty_at = [&](const int64_t* row, size_t i) { return row[i * kDepthCols + col + 1]; };
+    auto px_at = [&](const int64_t* row, size_t i) { return row[i * kDepthCols + col]; };
+    if (qty_at(prev, levels - 1) <= 0) continue;  // the whole side was visible: nothing hidden
+    const Price bound = px_at(prev, levels - 1);
+    size_t shown = 0;
+    while (shown < levels && qty_at(cur, shown) > 0) ++shown;
+    const bool full = shown == levels;
+    const Price far = full ? px_at(cur, levels - 1) : 0;
+    for (size_t i = 0; i < shown; ++i) {
+      if (better(s, bound, px_at(cur, i))) {
+        changed += set_level_qty(*y, s, px_at(cur, i), qty_at(cur, i), ts);
+      }
+    }
+    // Levels we hold inside the revealed range that the file does not show are stale.
+    std::vector<Price> stale;
+    for (size_t i = 0, n = y->book.level_count(s); i < n; ++i) {
+      const Price p = y->book.level(s, i).price;
+      if (!better(s, bound, p)) continue;
+      if (full && better(s, far, p)) break;
+      bool seen = false;
+      for (size_t k = 0; k < shown; ++k) seen = seen || px_at(cur, k) == p;
+      if (!seen) stale.push_back(p);
+    }
+    for (Price p : stale) changed += set_level_qty(*y, s, p, 0, ts);
+  }
+  return changed;
+}
+
+void FillSimulator::untake(Sym& y, std::unordered_map<OrderId, Taken>::iterator it, Qty q) {
+  const uint64_t key = px_key(it->second.side, it->second.price);
+  auto at = y.taken_at.find(key);
+  if (at != y.taken_at.end() && (at->second -= q) <= 0) y.taken_at.erase(at);
+  if ((it->second.qty -= q) <= 0) y.taken.erase(it);
+}
+
+void FillSimulator::add_aggregate(Sym& y, Side s, Price p, Qty qty, Nanos ts) {
+  const uint64_t key = px_key(s, p);
+  auto it = y.synth.find(key);
+  const OrderBook::Order* agg = it == y.synth.end() ? nullptr : y.book.find(it->second);
+  if (agg != nullptr) {
+    // OrderBook::replace keeps the tag: the aggregate stays older than our orders.
+    y.book.replace(agg->id, agg->id, p, agg->qty + qty, agg->ts);
+    return;
+  }
+  const OrderId id = kSyntheticBase + next_synth_++;
+  y.book.add(id, s, p, qty, ts, 0);
+  y.synth[key] = id;
+}
+
+uint64_t FillSimulator::set_level_qty(Sym& y, Side s, Price p, Qty target, Nanos ts) {
+  const OrderBook::Level* lvl = find_level(y.book, s, p);
+  // The file's depth still counts what we took there and the events have not yet absorbed.
+  auto at = y.taken_at.find(px_key(s, p));
+  const Qty taken = at == y.taken_at.end() ? 0 : at->second;
+  const Qty have = (lvl ? lvl->qty : 0) + taken;
+  if (have == target) return 0;
+  const uint64_t key = px_key(s, p);
+  auto it = y.synth.find(key);
+  const OrderBook::Order* agg = it == y.synth.end() ? nullptr : y.book.find(it->second);
+  if (target > have) {
+    add_aggregate(y, s, p, target - have, ts);
+    return 1;
+  }
+  Qty excess = have - target;
+  if (agg != nullptr) {
+    const Qty q = std::min(excess, agg->qty);
+    y.book.reduce(agg->id, q);
+    excess -= q;
+  }
+  // Orders that left while out of the window: the newest first (see lobster_replay).
+  while (excess > 0) {
+    lvl = find_level(y.book, s, p);
+    if (lvl == nullptr) break;
+    const uint32_t idx = lvl->tail;
+    const Qty q = std::min(excess, y.book.order_at(idx).qty);
+    y.book.reduce_at(idx, q);
+    excess -= q;
+  }
+  return 1;
 }
 
 void FillSimulator::passive(Sym& y, Side side, Price level, uint64_t behind_seq, Qty q, Nanos ts,
@@ -415,6 +510,7 @@ Qty FillSimulator::sweep(Sym& y, uint32_t slot, bool market, Qty qty, Nanos t) {
     const Qty f = std::min(qty, m.qty);
     auto [it, fresh] = y.taken.try_emplace(mid, Taken{0, opp, mpx, m.tag});
     it->second.qty += f;
+    y.taken_at[px_key(opp, mpx)] += f;
     y.book.reduce_at(idx, f);
     qty -= f;
     fill(y, slot, f, mpx, Liquidity::Taker, mid, t, -1, FillCause::Sweep);

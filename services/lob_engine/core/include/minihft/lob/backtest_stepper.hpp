@@ -63,9 +63,16 @@ class SplitMix64 {
 class BacktestStepper {
  public:
   BacktestStepper(std::vector<MdEvent> events, const FillConfig& cfg);
+  BacktestStepper(const BacktestStepper&) = delete;
+  BacktestStepper& operator=(const BacktestStepper&) = delete;
 
   // Seeds the symbol of the first event from LOBSTER orderbook row 1 (`levels` x 4, empty = 0).
   void seed_lobster(const int64_t* row0, size_t levels);
+  // LOBSTER orderbook rows aligned with the events (n x levels x 4, empty = 0), copied: after
+  // each event the depth the file reveals beyond its previous window is written in
+  // (FillSimulator::reconcile). Without it, levels that were deeper than the file's window at the
+  // start stay unknown when the touch moves onto them.
+  void set_lobster_truth(const int64_t* rows, size_t levels);
 
   // Submit, cancel or replace (by c.type), issued now, reaching the venue after its latency.
   void enqueue(const OrderCommand& c);
@@ -110,6 +117,8 @@ class BacktestStepper {
   std::priority_queue<Nanos, std::vector<Nanos>, std::greater<Nanos>> timers_;
   std::vector<std::vector<int64_t>> snap_;  // per symbol: last top-N seen by the caller
   std::vector<int64_t> row_;
+  std::vector<int64_t> truth_;
+  size_t truth_levels_ = 0;
   SplitMix64 rng_order_, rng_cancel_, rng_report_;
   Nanos now_ = 0;
   Nanos last_arrival_ = std::numeric_limits<Nanos>::min();
@@ -118,9 +127,11 @@ class BacktestStepper {
 
 // Non-reactive run: commands issued at their own ts (stable-sorted by ts), everything run to the
 // end; every report in the order seen. seed_row may be null (no seeding).
+// truth (may be null): LOBSTER rows for set_lobster_truth, n x seed_levels x 4.
 void simulate(const MdEvent* events, size_t n, const OrderCommand* commands, size_t m,
               const FillConfig& cfg, const int64_t* seed_row, size_t seed_levels,
-              std::vector<ExecReport>& reports, std::vector<ReportExtra>& extras);
+              const int64_t* truth, std::vector<ExecReport>& reports,
+              std::vector<ReportExtra>& extras);
 
 // Benchmark strategy, all in C++: quote `size` at the venue best bid and best ask of `symbol`,
 // re-peg (cancel + new order) whenever the touch moves away from our quote.

@@ -122,11 +122,21 @@ class FillSimulator {
   };
 
   explicit FillSimulator(const FillConfig& cfg) : cfg_(cfg) {}
+  FillSimulator(const FillSimulator&) = delete;
+  FillSimulator& operator=(const FillSimulator&) = delete;
+  FillSimulator(FillSimulator&&) = default;
+  FillSimulator& operator=(FillSimulator&&) = default;
 
   // Seeds a symbol's book (before any of its events) with synthetic aggregates, oldest of all.
   void seed(SymbolId s, const std::vector<LobsterSeedLevel>& levels, Nanos ts);
   // One historical event; md_index names it in the reports it causes.
   ErrorCode apply(const MdEvent& e, int64_t md_index);
+  // LOBSTER only shows depth beyond its window when the window moves onto it: sets the levels of
+  // `cur` outside `prev`'s full window to what the file reveals, as lobster_replay's reconcile
+  // does (rows: `levels` x 4, empty = 0). Aggregates written here count as older than our
+  // orders. Levels inside the previous window are never touched, so what we took at the touch
+  // is not put back. Returns the levels changed.
+  uint64_t reconcile(SymbolId s, const int64_t* prev, const int64_t* cur, size_t levels, Nanos ts);
   // One of our commands reaching the venue at `arrival`.
   void arrive(const OrderCommand& c, Nanos arrival);
 
@@ -171,6 +181,7 @@ class FillSimulator {
     std::vector<uint32_t> free;     // free slots of ours
     std::vector<uint32_t> live[2];  // live slots per side
     std::unordered_map<OrderId, Taken> taken;
+    std::unordered_map<uint64_t, Qty> taken_at;   // (price << 1 | side) -> sum of taken qty
     std::unordered_map<uint64_t, OrderId> synth;  // (price << 1 | side) -> aggregate id
     Qty position = 0;
     int64_t cash = 0;
@@ -181,6 +192,9 @@ class FillSimulator {
 
   ErrorCode reduce(Sym& y, const MdEvent& e, int64_t md_index);
   Qty reduce_unknown(Sym& y, Side side, Price price, Qty qty);
+  uint64_t set_level_qty(Sym& y, Side s, Price p, Qty target, Nanos ts);
+  void add_aggregate(Sym& y, Side s, Price p, Qty qty, Nanos ts);  // older than our orders
+  void untake(Sym& y, std::unordered_map<OrderId, Taken>::iterator it, Qty q);
   void passive(Sym& y, Side side, Price level, uint64_t behind_seq, Qty q, Nanos ts,
                int64_t md_index, FillCause at_level_cause, OrderId contra);
 
