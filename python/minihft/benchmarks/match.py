@@ -1,6 +1,6 @@
 """`minihft bench match`: matching engine throughput and per-order latency on a seeded stream.
 
-The stream is generated vectorised with numpy: a random-walk mid per symbol, 60% limit orders
+The stream is generated vectorised with numpy: a bounded, slowly moving mid, 60% limit orders
 placed around the touch (some marketable), 10% market or aggressive IOC, 20% cancels and 10%
 replaces aimed at recently submitted ids (so most name live orders; some were filled already, as
 in real flow). The C++ side runs it through a fresh engine twice: once untimed for throughput,
@@ -34,10 +34,13 @@ def generate(n: int, seed: int) -> npt.NDArray[np.void]:
     symbol = rng.integers(0, N_SYMBOLS, size=n).astype(np.uint32)
     side = rng.integers(0, 2, size=n).astype(np.uint8)
     sign = np.where(side == 0, -1, 1)  # buy below the mid, sell above
-    mid = 100_000 + np.cumsum(rng.choice([-1, 0, 1], size=n, p=[0.05, 0.9, 0.05]))
+    # The mid steps within +-2 ticks every ~1000 commands: enough movement to make stale orders
+    # marketable now and then, bounded so the book does not become a staircase of stale levels
+    # that every new order sweeps.
+    mid = 100_000 + np.repeat(rng.integers(-2, 3, size=n // 1000 + 1), 1000)[:n]
     # Ticks away from the mid: mostly at or near the touch; passive orders cross only when the
     # mid has moved since the other side was placed.
-    offset = rng.geometric(0.35, size=n)
+    offset = np.minimum(rng.geometric(0.4, size=n), 5)
     qty = rng.integers(1, 10, size=n) * 100
 
     cmds["ts"] = np.arange(n, dtype=np.int64) * 1_000
@@ -57,7 +60,11 @@ def generate(n: int, seed: int) -> npt.NDArray[np.void]:
     is_market = aggressive & (rng.random(n) < 0.5)
     cmds["order_type"] = np.where(is_market, OrderType.MARKET, OrderType.LIMIT)
     cmds["tif"] = np.where(aggressive, TimeInForce.IOC, TimeInForce.DAY)
-    cmds["price"] = np.where(aggressive, mid - sign * 2, cmds["price"])
+    cmds["price"] = np.where(aggressive, mid - sign * 4, cmds["price"])
+    # Takers are ~5x the passive size and every resting price is within their reach, so fills
+    # and cancels together remove about as many orders as the 60% of limits add: the book
+    # reaches a steady size instead of growing forever.
+    cmds["qty"] = np.where(aggressive, qty * 5, cmds["qty"])
     cmds["price"] = np.where(is_market, 0, cmds["price"])
 
     # Cancels and replaces target a recent submit; its symbol and side come with it.
