@@ -293,6 +293,45 @@ TEST(FillSimulator, LobsterSeedAndUnknownIds) {
   EXPECT_EQ(st.sim().counters().unknown_order_events, 1u);
 }
 
+// A LOBSTER delete carries the size the venue removed. Seeded aggregate bid 100 x 30 (row 1 = 50
+// after message 1 adds id 5 x 20). Delete id 5 of 25: 20 from id 5, 5 from the aggregate -> 25.
+// Then id 6 adds 10 and a delete of id 6 says 4: the other 6 were someone unseen and stay -> 31.
+TEST(FillSimulator, LobsterDeleteSizeRepair) {
+  std::vector<MdEvent> e = {add(1, 5, B, 100, 20), del(2, 5, B, 100, 25), add(3, 6, B, 100, 10),
+                            del(4, 6, B, 100, 4)};
+  const int64_t row0[4] = {0, 0, 100, 50};
+  BacktestStepper st(e, FillConfig{});
+  st.seed_lobster(row0, 1);
+  st.run_until(2, 0, 0);
+  EXPECT_EQ(st.sim().book(0)->best(B)->qty, 25);
+  st.run_until(4, 0, 0);
+  EXPECT_EQ(st.sim().book(0)->best(B)->qty, 31);
+}
+
+// Revealed-depth reconcile must count what we took. Window of 1 level. Ask id 1 101 x 10; we take
+// 4 -> our book 101 x 6 (taken 4). A better ask 100 x 5 comes and goes: the file then shows
+// 101 x 10, beyond the previous window (100). Book 6 + taken 4 = 10: nothing is written in.
+// Without counting taken, a phantom 4 would appear and survive id 1's execution of 10 (4 absorbed,
+// 6 from the book) -> the ask side must end empty.
+TEST(FillSimulator, RevealedDepthCountsTakenLiquidity) {
+  std::vector<MdEvent> e = {add(1, 1, S, 101, 10), add(3, 2, S, 100, 5), del(4, 2, S, 100, 5),
+                            exe(5, 1, S, 101, 10)};
+  const int64_t truth[4][4] = {
+      {101, 10, 99, 10}, {100, 5, 99, 10}, {101, 10, 99, 10}, {0, 0, 99, 10}};
+  const int64_t row0[4] = {101, 10, 99, 10};
+  BacktestStepper st(e, FillConfig{});
+  st.seed_lobster(row0, 1);
+  st.set_lobster_truth(&truth[0][0], 1);
+  st.run_until(1, 0, 0);
+  st.enqueue(sub(2, 9, B, 101, 4));
+  st.run_until(4, 0, 0);
+  EXPECT_EQ(st.sim().book(0)->best(S)->qty, 6);
+  EXPECT_EQ(st.sim().book(0)->level_count(S), 1u);
+  st.run_until(5, 0, 0);
+  EXPECT_TRUE(st.sim().book(0)->empty(S));
+  EXPECT_EQ(st.sim().counters().absorbed_qty, 4u);
+}
+
 // Wake-ups: book change at the touch, trade print, report visibility, timer, limit, end.
 TEST(BacktestStepper, WakeReasons) {
   std::vector<MdEvent> e = {add(10, 1, B, 100, 5), add(20, 2, B, 99, 5), exe(30, 1, B, 100, 5)};
