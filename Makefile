@@ -12,7 +12,7 @@ SAN_BUILD := build/sanitize
 INSTALLED := $(VENV)/.installed
 
 .PHONY: help install build demo test test-cpp test-sanitize test-tsan test-py bench lint fmt check-schemas schemas clean \
-	kafka-up kafka-down stubs check-stubs
+	kafka-up kafka-down stubs check-stubs prometheus-up prometheus-down
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -107,11 +107,19 @@ kafka-down: ## stop the local Kafka broker
 	bash deploy/kafka/kafka-down.sh
 
 .PHONY: up down
-up: ## the local stack as processes: broker, lob_engine, strategy_runner, feed_handler on the sample
+up: ## the local stack as processes: broker, lob_engine, strategy_runner, feed_handler on the sample, Prometheus
 	bash deploy/local/stack.sh up
+	bash deploy/prometheus/prometheus-up.sh
 
-down: ## stop the local stack (SIGTERM: each service commits, flushes and exits)
+down: ## stop the local stack (SIGTERM: each service commits, flushes and exits) and Prometheus
+	bash deploy/prometheus/prometheus-down.sh
 	bash deploy/local/stack.sh down
+
+prometheus-up: ## Prometheus on 127.0.0.1:9090 scraping the local stack (Debian package, installed once)
+	bash deploy/prometheus/prometheus-up.sh
+
+prometheus-down: ## stop the local Prometheus
+	bash deploy/prometheus/prometheus-down.sh
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build
