@@ -52,9 +52,9 @@ class MatchingEngine:
     @property
     def n_symbols(self) -> int: ...
 
-def bench_match(commands: Annotated[NDArray[numpy.uint8], dict(shape=(None,), order='C', device='cpu', writable=False)], n_symbols: int = 64, expected_orders: int = 16384) -> dict:
+def bench_match(commands: Annotated[NDArray[numpy.uint8], dict(shape=(None,), order='C', device='cpu', writable=False)], n_symbols: int = 64, expected_orders: int = 16384, passes: int = 3) -> dict:
     """
-    run the commands through a fresh engine twice: wall throughput, then per-command cycle-counter latency
+    run the commands through fresh engines: `passes` untimed runs for throughput (median and best), then one run timing each command with the cycle counter
     """
 
 BACKTEST_STRUCT_SIZES: dict = {'ReportExtra' : 32, 'TradePrint' : 32}

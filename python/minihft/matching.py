@@ -70,9 +70,10 @@ class MatchingEngine:
 
 
 def bench_match(
-    commands: Records, n_symbols: int = 64, expected_orders: int = 1 << 14
+    commands: Records, n_symbols: int = 64, expected_orders: int = 1 << 14, passes: int = 3
 ) -> dict[str, Any]:
-    """Throughput and per-command latency of the C++ engine on a fresh book (see bench_match)."""
+    """Throughput (median and best of `passes`) and per-command latency of the C++ engine, each
+    run on a fresh engine."""
     raw = _command_bytes(commands, "bench_match")
-    result: dict[str, Any] = _lob.bench_match(raw, n_symbols, expected_orders)
+    result: dict[str, Any] = _lob.bench_match(raw, n_symbols, expected_orders, passes)
     return result
