@@ -165,6 +165,7 @@ QuoteTouchResult run_quote_touch(BacktestStepper& st, SymbolId symbol, Qty size,
   struct Quote {
     OrderId id = 0;
     Price px = 0;
+    Price rejected_px = 0;  // not retried at this price: a reject would only repeat
   } q[2];
   OrderId next_id = 1;
   size_t seen = reports.size();
@@ -183,16 +184,22 @@ QuoteTouchResult run_quote_touch(BacktestStepper& st, SymbolId symbol, Qty size,
       const bool gone = (type == ExecType::OrderFilled && r.leaves_qty == 0) ||
                         type == ExecType::OrderCancelled || type == ExecType::OrderRejected;
       for (Quote& x : q) {
-        if (gone && x.id == r.order_id) x.id = 0;
+        if (!gone || x.id != r.order_id) continue;
+        if (type == ExecType::OrderRejected) x.rejected_px = x.px;
+        x.id = 0;
       }
     }
     if ((w & kWakeEnd) != 0) break;
     const OrderBook* book = st.sim().book(symbol);
     if (book == nullptr) continue;
+    const OrderBook::Level* bid = book->best(Side::Buy);
+    const OrderBook::Level* ask = book->best(Side::Sell);
+    if (bid != nullptr && ask != nullptr && bid->price >= ask->price) continue;  // no touch to join
     for (Side s : {Side::Buy, Side::Sell}) {
-      const OrderBook::Level* best = book->best(s);
+      const OrderBook::Level* best = s == Side::Buy ? bid : ask;
       Quote& x = q[static_cast<size_t>(s)];
       if (best == nullptr || (x.id != 0 && x.px == best->price)) continue;
+      if (x.id == 0 && x.rejected_px == best->price) continue;
       OrderCommand c{};
       c.ts = st.now();
       c.symbol_id = symbol;
@@ -212,7 +219,7 @@ QuoteTouchResult run_quote_touch(BacktestStepper& st, SymbolId symbol, Qty size,
       c.tif = static_cast<uint8_t>(TimeInForce::Day);
       st.enqueue(c);
       ++res.orders;
-      x = Quote{c.order_id, c.price};
+      x = Quote{c.order_id, c.price, 0};
     }
   }
   res.position = st.sim().position(symbol);
