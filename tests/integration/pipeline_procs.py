@@ -18,8 +18,6 @@ import numpy.typing as npt
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from minihft import codec
-from minihft.book import BookBuilder
-from minihft.records import MdEventType
 from minihft.runtime.stack import lob_engine_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,28 +141,6 @@ def book_updates(batches: list[codec.Batch]) -> npt.NDArray[Any]:
         return np.zeros(0, codec.BOOK_UPDATE)
     rows = np.concatenate([b.records for b in batches])
     return rows[np.lexsort((rows["seq"], rows["symbol_id"]))]
-
-
-def expected_book_updates(events: npt.NDArray[Any], depth: int = 10) -> dict[str, Any]:
-    """What lob_engine must publish for one symbol's events, from the in-process BookBuilder:
-    one update per applied event that changes the book and changes the top `depth` levels.
-
-    Returns seq, ts_event, ts_recv and the (n, depth, 4) [ask_px, ask_qty, bid_px, bid_qty]."""
-    status, d = BookBuilder().apply_with_depth(events, depth)
-    changes = ~np.isin(
-        events["type"], [int(MdEventType.HIDDEN_TRADE), int(MdEventType.TRADING_STATUS)]
-    )
-    cand = np.flatnonzero((status == 0) & changes)
-    cd = d[cand]
-    prev = np.concatenate([np.zeros((1, *cd.shape[1:]), cd.dtype), cd[:-1]])
-    keep = cand[(cd != prev).reshape(len(cand), -1).any(axis=1)]
-    return {
-        "seq": keep.astype(np.uint64),
-        "ts_event": events["ts_event"][keep],
-        "ts_recv": events["ts_recv"][keep],
-        "depth": d[keep],
-        "final": d[-1] if len(d) else np.zeros((depth, 4), np.int64),
-    }
 
 
 def depth_of(updates: npt.NDArray[Any], depth: int = 10) -> npt.NDArray[np.int64]:

@@ -21,6 +21,7 @@ from minihft import codec
 from minihft.bus import Topics
 from minihft.bus.kafka import KafkaBus
 from minihft.marketdata import lobster
+from minihft.pipeline_reference import expected_book_updates
 from pipeline_procs import (
     GOOG_DAY,
     ROOT,
@@ -28,7 +29,6 @@ from pipeline_procs import (
     Proc,
     book_updates,
     depth_of,
-    expected_book_updates,
     free_port,
     http_get,
     lob_engine,
