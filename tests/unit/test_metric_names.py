@@ -105,7 +105,7 @@ def test_non_literal_metric_arguments_are_refused(tmp_path: Path) -> None:
 
 def test_the_catalogue_registers_through_the_real_service_metrics() -> None:
     # The base set read from the source is what a real ServiceMetrics exposes.
-    real = mc._exposed(ServiceMetrics("feed_handler").exposition().decode())
+    real = mc.exposed_types(ServiceMetrics("feed_handler").exposition().decode())
     cat = {m.name: m.type for m in mc.python_metrics() if m.service == "feed_handler"}
     assert real.items() <= cat.items()
 

@@ -126,7 +126,7 @@ def _service_name_constant(d: Path) -> str | None:
     return None
 
 
-def _exposed(registry_text: str) -> dict[str, str]:
+def exposed_types(registry_text: str) -> dict[str, str]:
     """name -> type from the `# TYPE` lines of a text exposition."""
     out = {}
     for line in registry_text.splitlines():
@@ -152,10 +152,10 @@ def python_metrics() -> list[MetricDef]:
         calls = base + [c for f in sorted((SERVICES_DIR / svc).rglob("*.py")) for c in _calls(f)]
         # Register for real: names and types are what prometheus_client exposes.
         sm = ServiceMetrics(svc)
-        expected_before = set(_exposed(sm.exposition().decode()))
+        expected_before = set(exposed_types(sm.exposition().decode()))
         for c in calls[len(base) :]:
             getattr(sm, c.kind)(c.what, c.unit, c.doc, *([c.labels] if c.labels else []))
-        exposed = _exposed(sm.exposition().decode())
+        exposed = exposed_types(sm.exposition().decode())
         if len(expected_before) != len(base):
             raise CatalogueError(
                 f"{_rel(METRICS_PY, 1)}: ServiceMetrics registers metrics the catalogue "
