@@ -52,6 +52,9 @@ case "${1:-}" in
     bash "$root/deploy/kafka/kafka-up.sh"
     lob="$("$py" -c 'from minihft.runtime.stack import lob_engine_binary as b; print(b() or "")')"
     [[ -n "$lob" ]] || { echo "lob_engine binary not found: run 'make service' first" >&2; exit 1; }
+    # lob_engine waits for its topics rather than creating them: create the live set first.
+    "$py" -c 'from minihft.bus import Topics; from minihft.bus.kafka import KafkaBus
+KafkaBus().create_topics(list(Topics().all()))'
     start lob_engine "$lob" --metrics-port 9102 --group lob_engine
     wait_ready lob_engine 9102
     start strategy_runner "$py" -m minihft.services.strategy_runner --http-port 9103
@@ -66,7 +69,8 @@ case "${1:-}" in
     stop feed_handler
     stop strategy_runner
     stop lob_engine
-    bash "$root/deploy/kafka/kafka-down.sh"
+    # MINIHFT_KEEP_BROKER=1 leaves the broker up (it is shared with tests on a dev machine).
+    [[ -n "${MINIHFT_KEEP_BROKER:-}" ]] || bash "$root/deploy/kafka/kafka-down.sh"
     ;;
   *)
     echo "usage: $0 up|down" >&2

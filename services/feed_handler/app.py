@@ -98,6 +98,7 @@ def run(cfg: FeedHandlerConfig, *, bus: Bus | None = None, clock: Clock | None =
         while not cfg.exit_when_done and not svc.stopping:
             svc.beat()
             svc.stopped_after(1.0)
+        svc.log.info("stopped cleanly", extra={"fields": {"events": pub.events}})
         return 0
     finally:
         svc.close()
