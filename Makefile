@@ -12,7 +12,7 @@ SAN_BUILD := build/sanitize
 INSTALLED := $(VENV)/.installed
 
 .PHONY: help install build demo test test-cpp test-sanitize test-tsan test-py bench lint fmt check-schemas schemas clean \
-	kafka-up kafka-down stubs check-stubs prometheus-up prometheus-down
+	kafka-up kafka-down stubs check-stubs prometheus-up prometheus-down prometheus-install
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -58,7 +58,7 @@ test-tsan: $(INSTALLED) ## the lock-free ring tests under ThreadSanitizer
 	cmake --build build/tsan -j $(JOBS)
 	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -R Spsc
 
-test-py: build service kafka-up ## Python tests: unit, integration (real broker), regression
+test-py: build service kafka-up prometheus-install ## Python tests: unit, integration (real broker), regression
 	$(PY) -m pytest -q
 
 .PHONY: service
@@ -120,6 +120,9 @@ prometheus-up: ## Prometheus on 127.0.0.1:9090 scraping the local stack (Debian 
 
 prometheus-down: ## stop the local Prometheus
 	bash deploy/prometheus/prometheus-down.sh
+
+prometheus-install: ## the prometheus binary (Debian package) if missing; the dashboards test needs it
+	bash deploy/prometheus/install.sh
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build

@@ -25,10 +25,7 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   exit 1
 fi
 
-if ! command -v prometheus >/dev/null; then
-  echo "prometheus: installing Debian's prometheus package (first run only)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus
-fi
+bash "$here/install.sh"
 promtool check config "$config" >/dev/null
 
 # The admin API stays off; lifecycle lets `curl -X POST .../-/reload` pick up config edits.
