@@ -36,7 +36,7 @@ class LockstepGate:
         self._lookups: dict[str, Any] = {}
         self._readers: dict[str, Any] = {}
         self.last_data: dict[tuple[str, int], int] = {}  # (topic, partition) -> last data offset
-        self.books_seen = 0
+        self.book_batches_seen = 0
         for topic in (topics.md_book, topics.exec_reports):
             c = Consumer(self._conf(f"lockstep.{topics.prefix}{topic}.reader"))
             parts = self._partitions(c, topic)
@@ -119,7 +119,7 @@ class LockstepGate:
         """Blocks until everything published so far has passed through the pipeline."""
         self._wait("lob_engine commit on md.events", lambda: self._lob_caught_up(self.t.md_events))
         while True:
-            self.books_seen += self._drain(self.t.md_book)
+            self.book_batches_seen += self._drain(self.t.md_book)
             self._drain(self.t.exec_reports)
             if not self.strategy_groups:
                 return

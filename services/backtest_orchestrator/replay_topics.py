@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         "seconds": round(time.monotonic() - t0, 3),
     }
     if gate is not None:
-        out["book_updates_seen"] = gate.books_seen
+        out["book_batches_seen"] = gate.book_batches_seen
     log.info("replay done", extra={"fields": out})
     print(json.dumps(out))
     return 0

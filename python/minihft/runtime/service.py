@@ -49,7 +49,8 @@ class Service:
         self.log = get_logger(name, config.log_level)
         self.metrics = ServiceMetrics(name)
         self.topics = config.topics()
-        self.group = config.group or name
+        # A run's services get their own groups: one group across runs would rebalance them.
+        self.group = config.group or (f"{name}.{config.run_id}" if config.run_id else name)
         self.bus: Bus = bus or KafkaBus(config.kafka_bootstrap, profile=profile, client_id=name)
         self._stop = threading.Event()
         self._broker_ok = isinstance(self.bus, InProcBus)
