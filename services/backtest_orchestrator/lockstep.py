@@ -35,6 +35,7 @@ class LockstepGate:
         self.lob_group, self.strategy_groups = lob_group, list(strategy_groups)
         self._lookups: dict[str, Any] = {}
         self._readers: dict[str, Any] = {}
+        self._parts: dict[str, list[int]] = {}
         self.last_data: dict[tuple[str, int], int] = {}  # (topic, partition) -> last data offset
         self.book_batches_seen = 0
         for topic in (topics.md_book, topics.exec_reports):
@@ -57,10 +58,12 @@ class LockstepGate:
             self._lookups[group] = Consumer(self._conf(group))  # never subscribes: no rebalance
         return self._lookups[group]
 
-    @staticmethod
-    def _partitions(c: Any, topic: str) -> list[int]:
-        md = c.list_topics(topic, timeout=10).topics[topic]
-        return sorted(md.partitions)
+    def _partitions(self, c: Any, topic: str) -> list[int]:
+        # A run's topics are created up front with a fixed partition count: look up once.
+        if topic not in self._parts:
+            md = c.list_topics(topic, timeout=30).topics[topic]
+            self._parts[topic] = sorted(md.partitions)
+        return self._parts[topic]
 
     def _committed(self, group: str, topic: str) -> dict[int, int]:
         c = self._lookup(group)
