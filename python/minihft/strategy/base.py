@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import logging
 from abc import ABC
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,19 +25,43 @@ from minihft.records import (
     TimeInForce,
 )
 from minihft.runtime.clock import Clock
+from minihft.strategy.risk import RiskChecker, RiskReject
 
 Records = npt.NDArray[Any]
+NO_TIMER = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What a strategy wants about one symbol: on_book only when the top `depth` levels
+    (per side) change, on_trade for tape prints when `trades`."""
+
+    depth: int = 1
+    trades: bool = False
 
 
 class StrategyContext:
-    """What a strategy may do: read the clock, submit, cancel, set timers."""
+    """What a strategy may do: read the clock, submit, cancel, set timers.
+
+    With a `risk` checker every submit and replace passes its pre-trade checks first; a rejected
+    submit returns 0 instead of an order id (a rejected replace returns False) and the reason
+    is in `last_reject` and counted in `risk.rejects`. Nothing rejected is sent.
+    """
 
     def __init__(
-        self, clock: Clock, log: logging.Logger, *, account: int, order_id_base: int = 0
+        self,
+        clock: Clock,
+        log: logging.Logger,
+        *,
+        account: int,
+        order_id_base: int = 0,
+        risk: RiskChecker | None = None,
     ) -> None:
         self.clock = clock
         self.log = log
         self.account = account
+        self.risk = risk
+        self.last_reject: RiskReject | None = None
         self._next_id = order_id_base + 1
         self._commands: dict[int, list[tuple[Any, ...]]] = {}
         self._timers: list[tuple[int, int, int]] = []  # (at_ns, seq, token)
@@ -56,11 +81,20 @@ class StrategyContext:
         tif: TimeInForce = TimeInForce.DAY,
         post_only: bool = False,
     ) -> int:
-        """Queues a new order; returns its order id (unique per runner instance)."""
+        """Queues a new order; returns its order id (unique per runner instance), or 0 when
+        the pre-trade risk checks reject it (reason in last_reject)."""
         if qty <= 0:
             raise ValueError(f"qty must be > 0, got {qty}")
+        if self.risk is not None:
+            why = self.risk.check(self.now_ns(), symbol_id, side, price, qty, order_type)
+            if why is not None:
+                self.last_reject = why
+                self.log.debug("risk reject", extra={"fields": {"reason": why.value}})
+                return 0
         order_id = self._next_id
         self._next_id += 1
+        if self.risk is not None:
+            self.risk.record(order_id, symbol_id, side, qty)
         flags = int(OrderFlags.POST_ONLY) if post_only else 0
         self._add(
             symbol_id, CommandType.SUBMIT_ORDER, order_id, price, qty, side, order_type, tif, flags
@@ -68,16 +102,28 @@ class StrategyContext:
         return order_id
 
     def cancel(self, symbol_id: int, order_id: int) -> None:
+        if self.risk is not None:
+            self.risk.note_cancel(self.now_ns())
         self._add(
             symbol_id, CommandType.CANCEL_ORDER, order_id, 0, 0, Side.BUY, OrderType.LIMIT,
             TimeInForce.DAY, 0,
         )  # fmt: skip
 
-    def replace(self, symbol_id: int, order_id: int, price: int, qty: int, side: Side) -> None:
+    def replace(self, symbol_id: int, order_id: int, price: int, qty: int, side: Side) -> bool:
+        """Queues a replace; False (nothing sent) when the risk checks reject it."""
+        if self.risk is not None:
+            why = self.risk.check(
+                self.now_ns(), symbol_id, side, price, qty, OrderType.LIMIT, replaces=order_id
+            )
+            if why is not None:
+                self.last_reject = why
+                return False
+            self.risk.record(order_id, symbol_id, side, qty)
         self._add(
             symbol_id, CommandType.REPLACE_ORDER, order_id, price, qty, side, OrderType.LIMIT,
             TimeInForce.DAY, 0,
         )  # fmt: skip
+        return True
 
     def set_timer(self, at_ns: int, token: int = 0) -> None:
         """on_timer(token) runs once the clock reaches at_ns."""
@@ -108,6 +154,10 @@ class StrategyContext:
         self._commands.clear()
         return out
 
+    def next_timer_ns(self) -> int:
+        """When the earliest pending timer fires (NO_TIMER when none)."""
+        return self._timers[0][0] if self._timers else NO_TIMER
+
     def due_timers(self) -> list[int]:
         now = self.clock.now_ns()
         tokens = []
@@ -120,6 +170,8 @@ class Strategy(ABC):  # noqa: B024 - every callback is optional
     """Override the callbacks you need. Arrays are read-only views valid during the call."""
 
     name = "strategy"
+    # symbol_id -> Subscription; the backtester wakes the strategy only for these.
+    subscriptions: dict[int, Subscription] = {}  # noqa: RUF012 - replaced per instance
 
     def on_start(self, ctx: StrategyContext) -> None:
         return None
@@ -130,6 +182,14 @@ class Strategy(ABC):  # noqa: B024 - every callback is optional
 
     def on_fill(self, ctx: StrategyContext, symbol_id: int, reports: Records) -> None:
         """reports: EXEC_REPORT rows for this runner's account (acks, fills, cancels, rejects)."""
+        return None
+
+    def on_trade(self, ctx: StrategyContext, symbol_id: int, trades: Records) -> None:
+        """trades: backtest_core.TRADE_PRINT rows (market prints, oldest first)."""
+        return None
+
+    def on_signal(self, ctx: StrategyContext, symbol_id: int, signals: Records) -> None:
+        """signals: codec.SIGNAL rows from the ML overlay (ml_scorer)."""
         return None
 
     def on_timer(self, ctx: StrategyContext, token: int) -> None:
