@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 
-from minihft.benchmarks import book, itch_book, itch_parse, match, pipeline, tick_to_order, udp
+from minihft.benchmarks import (
+    backtest,
+    book,
+    itch_book,
+    itch_parse,
+    match,
+    pipeline,
+    tick_to_order,
+    udp,
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="run a benchmark and print one JSON line")
     benches = p.add_subparsers(dest="bench", required=True, metavar="NAME")
-    for module in (book, match, itch_parse, udp, itch_book, pipeline, tick_to_order):
+    for module in (book, match, itch_parse, udp, itch_book, pipeline, tick_to_order, backtest):
         module.register(benches)
