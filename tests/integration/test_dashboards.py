@@ -36,8 +36,9 @@ pytestmark = pytest.mark.integration
 DASHBOARDS = ROOT / "grafana" / "dashboards"
 PROVISIONING = ROOT / "grafana" / "provisioning"
 LOCAL_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.local.yml"
-# What Grafana substitutes in a query; with a 1 s scrape a 10 s rate window holds ~10 samples.
-VARIABLES = {"$__rate_interval": "10s", "$__interval": "5s", "$__range": "1m"}
+# What Grafana substitutes in a query: $__rate_interval is at least 4 scrape intervals of the
+# datasource (timeInterval 5s in the provisioning), so 20 s; it also rides out a slow scrape.
+VARIABLES = {"$__rate_interval": "20s", "$__interval": "5s", "$__range": "1m"}
 JOBS = ("feed_handler", "lob_engine", "strategy_runner")
 
 
