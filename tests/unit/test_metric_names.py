@@ -96,6 +96,12 @@ def test_naming_rule_accepts_a_multiword_what_and_unit() -> None:
     assert mc.naming_problem(m) is None
 
 
+def test_numpy_histogram_is_not_a_metric(tmp_path: Path) -> None:
+    f = tmp_path / "app.py"
+    f.write_text("np.histogram(x, bins)\nm.histogram('lat', 'seconds', 'doc')\n")
+    assert [c.what for c in mc._calls(f)] == ["lat"]
+
+
 def test_non_literal_metric_arguments_are_refused(tmp_path: Path) -> None:
     f = tmp_path / "app.py"
     f.write_text("what = 'x'\nm.counter(what, 'total', 'doc')\n")

@@ -82,6 +82,8 @@ def _calls(path: Path, receivers: tuple[str, ...] | None = None) -> Iterator[_Ca
         if node.func.attr not in KINDS:
             continue
         recv = node.func.value
+        if isinstance(recv, ast.Name) and recv.id in ("np", "numpy"):
+            continue  # np.histogram is no metric
         if receivers is not None and not (isinstance(recv, ast.Name) and recv.id in receivers):
             continue
         where = _rel(path, node.lineno)
