@@ -6,6 +6,7 @@ import argparse
 
 from minihft.benchmarks import (
     backtest,
+    backtest_python,
     book,
     itch_book,
     itch_parse,
@@ -19,5 +20,15 @@ from minihft.benchmarks import (
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="run a benchmark and print one JSON line")
     benches = p.add_subparsers(dest="bench", required=True, metavar="NAME")
-    for module in (book, match, itch_parse, udp, itch_book, pipeline, tick_to_order, backtest):
+    for module in (
+        book,
+        match,
+        itch_parse,
+        udp,
+        itch_book,
+        pipeline,
+        tick_to_order,
+        backtest,
+        backtest_python,
+    ):
         module.register(benches)

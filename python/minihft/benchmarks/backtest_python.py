@@ -1,0 +1,161 @@
+"""`minihft bench backtest-python`: the join-the-touch strategy written in Python on both sides.
+
+minihft: a Python loop over Backtester.run_until(Wake.BOOK | Wake.REPORT, depth_levels=1) -- the
+C++ stepper returns only when the touch changed or a report became visible, and the strategy
+callback runs once per wake. nautilus_trader: BacktestEngine with an L3_MBO venue book fed with
+OrderBookDelta objects from the same converted LOBSTER stream and a Strategy subclass quoting at
+the touch on every delta. Same latency; fees as a notional rate in nautilus (it has no per-share
+maker rebate), so P&L is not compared, fills are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from minihft.backtest_core import BacktestConfig, Backtester, Wake
+from minihft.benchmarks.backtest import add_common, config, load
+from minihft.records import ExecType, Side
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "backtest-python", help="Python strategy on minihft's stepper vs nautilus_trader"
+    )
+    add_common(p)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument(
+        "--nautilus-events", type=int, default=0, help="nautilus on the first N only (0 = same)"
+    )
+    p.set_defaults(handler=run)
+
+
+def quote_touch_python(
+    events: npt.NDArray[np.void], depth: npt.NDArray[np.int64], cfg: BacktestConfig, size: int
+) -> dict[str, Any]:
+    """The same rules as the C++ run_quote_touch, as a per-wake Python callback."""
+    t0 = time.perf_counter()
+    bt = Backtester.from_lobster(events, depth, cfg)
+    quote_id = [0, 0]
+    quote_px = [0, 0]
+    rejected_px = [0, 0]
+    next_id = 1
+    wakes = orders = cancels = 0
+    fills: list[tuple[int, int, int, int]] = []
+    filled, cancelled, rejected = (
+        int(ExecType.ORDER_FILLED),
+        int(ExecType.ORDER_CANCELLED),
+        int(ExecType.ORDER_REJECTED),
+    )
+    sides = (Side.BUY, Side.SELL)
+    while True:
+        why, _ = bt.run_until(wake=Wake.BOOK | Wake.REPORT, depth_levels=1)
+        wakes += 1
+        reps, extra = bt.take_reports()
+        for r, x in zip(reps.tolist(), extra.tolist(), strict=True):
+            # EXEC_REPORT field order: see records.py; by name for clarity
+            rd = dict(zip(reps.dtype.names or (), r, strict=True))
+            typ, oid = rd["type"], rd["order_id"]
+            if typ == filled:
+                fills.append((x[0], rd["side"], rd["price"], rd["qty"]))
+            gone = (typ == filled and rd["leaves_qty"] == 0) or typ in (cancelled, rejected)
+            for k in (0, 1):
+                if gone and quote_id[k] == oid:
+                    if typ == rejected:
+                        rejected_px[k] = quote_px[k]
+                    quote_id[k] = 0
+        if why & Wake.END:
+            break
+        ask_px, ask_q, bid_px, bid_q = bt.depth(1)[0].tolist()
+        if ask_q > 0 and bid_q > 0 and bid_px >= ask_px:
+            continue
+        for k, best, live in ((0, bid_px, bid_q > 0), (1, ask_px, ask_q > 0)):
+            if not live or (quote_id[k] and quote_px[k] == best):
+                continue
+            if not quote_id[k] and rejected_px[k] == best:
+                continue
+            if quote_id[k]:
+                bt.cancel(quote_id[k])
+                cancels += 1
+            bt.submit(next_id, sides[k], best, size)
+            orders += 1
+            quote_id[k], quote_px[k], rejected_px[k] = next_id, best, 0
+            next_id += 1
+    return {
+        "seconds": time.perf_counter() - t0,
+        "fills": np.array(fills, dtype=np.int64).reshape(-1, 4),
+        "wakes": wakes,
+        "orders": orders,
+        "cancels": cancels,
+        "position": bt.position(),
+    }
+
+
+def _compare(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> dict[str, int]:
+    ka = {(int(t), int(s), int(p)) for t, s, p, _ in a}
+    kb = {(int(t), int(s), int(p)) for t, s, p, _ in b}
+    return {
+        "minihft": len(a),
+        "nautilus": len(b),
+        "matched": len(ka & kb),
+        "qty_minihft": int(a[:, 3].sum()) if len(a) else 0,
+        "qty_nautilus": int(b[:, 3].sum()) if len(b) else 0,
+    }
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    from minihft.benchmarks.peers import lobster_l3, nautilus_peer
+
+    ev, depth = load(args)
+    cfg = config(args)
+    n_nt = args.nautilus_events or len(ev)
+    stream = lobster_l3.convert(ev[:n_nt], depth[0])
+    px0 = float(np.median(ev["price"][: min(len(ev), 1000)])) / 10_000.0
+    tick = 0.01
+    ours: list[float] = []
+    theirs: list[float] = []
+    mo: dict[str, Any] = {}
+    no: dict[str, Any] = {}
+    for _ in range(max(1, args.repeats)):
+        mo = quote_touch_python(ev, depth, cfg, args.size)
+        ours.append(mo["seconds"])
+        no = nautilus_peer.run(
+            stream,
+            latency_ns=args.latency_ns,
+            # per share (1e-4 ticks) -> rate of notional at the opening price
+            maker_fee_rate=args.maker_fee_e4 * 1e-4 * tick / px0,
+            taker_fee_rate=args.taker_fee_e4 * 1e-4 * tick / px0,
+            size=args.size,
+        )
+        theirs.append(no["seconds"])
+    m_eps = len(ev) / statistics.median(ours)
+    n_eps = n_nt / statistics.median(theirs)
+    same = n_nt == len(ev)
+    mf = mo["fills"]
+    return {
+        "bench": "backtest-python",
+        "data": args.stem + f"_L{args.levels}",
+        "events": len(ev),
+        "nautilus_events": n_nt,
+        "nautilus_deltas": no["deltas"],
+        "minihft_python_events_per_s": round(m_eps),
+        "nautilus_events_per_s": round(n_eps),
+        "ratio": round(m_eps / n_eps, 2),
+        "seconds": {"minihft": ours, "nautilus": theirs},
+        "fills": _compare(mf, no["fills"]) if same else {"minihft": len(mf)},
+        "orders": {"minihft": mo["orders"], "nautilus": no["orders"]},
+        "cancels": {"minihft": mo["cancels"], "nautilus": no["cancels"]},
+        "wakes": {"minihft": mo["wakes"], "nautilus": no["wakes"]},
+        "repeats": len(ours),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    print(json.dumps(measure(args)))
+    return 0
