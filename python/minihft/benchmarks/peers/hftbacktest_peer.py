@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-not-found,import-untyped,unused-ignore"
 """The join-the-touch quoting scenario in hftbacktest (L3 market-by-order, L3FIFOQueueModel).
 
 hftbacktest's own recommendation is a numba-jitted strategy loop over `wait_next_feed`; the loop

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-not-found,import-untyped,unused-ignore"
 """The join-the-touch quoting scenario in nautilus_trader: BacktestEngine, L3_MBO venue book fed
 with OrderBookDelta objects built from the same converted LOBSTER stream, a Python Strategy
 subclass quoting at the touch. Objects are built before the timed run.
