@@ -34,7 +34,8 @@ itch::SynthParams params(uint64_t seed, uint64_t messages, size_t symbols) {
   p.p_exec_at_price = 0.1;
   p.exec_count_cdf = {0.6, 0.9, 1.0};
   p.arrival_ns = {0, 1e5, 1e6, 1e7};
-  p.offset_ticks = {-3, -1, 0, 0, 1, 2, 5, 20};
+  // two marketable entries: an aggressor of 150 shares and one taking the whole touch
+  p.offset_ticks = {-3, -1, 0, 0, 1, 2, 5, 20, itch::kMarketable - 150, itch::kMarketable};
   p.sizes = {1, 50, 100, 100, 200, 500};
   p.spread_ticks = {1, 2, 5, 10};
   for (size_t i = 0; i < symbols; ++i) {

@@ -48,6 +48,8 @@ START_NS = 34_200 * 10**9
 QUANTILES = 1025  # quantile table size for the continuous draws
 DISCRETE = 4096  # table size for the discrete draws (offsets, sizes)
 MAX_EXECS = 16
+CANCEL_ALL = True  # see _fate
+KMARKETABLE = -1_000_000_000  # kMarketable in synth.hpp: offset entries at or below are aggressors
 # Not observable in LOBSTER (no MPIDs, no printable flag): small fixed shares, documented as such.
 P_ATTRIBUTED = 0.03
 P_EXEC_AT_PRICE = 0.02
@@ -87,6 +89,12 @@ class FlowStats:
     order_fate: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     order_life_ns: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     spreads: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))  # ticks
+    # Aggressors: runs of executions at one timestamp in one symbol (one marketable order each).
+    aggr_execs: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    aggr_qty: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    aggr_sweep: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))  # took all
+    n_limit_arrivals: int = 0  # adds that are not the add half of a replace
+    messages_per_arrival: float = 1.0  # book messages (a replace is one) per incoming order
 
     def summary(self) -> dict[str, float]:
         def q(x: NDArray[Any], p: float) -> float:
@@ -98,16 +106,26 @@ class FlowStats:
             "offset_p50": q(self.offsets, 0.5),
             "offset_p90": q(self.offsets, 0.9),
             "offset_at_touch": float(np.mean(self.offsets == 0)) if len(self.offsets) else 0.0,
+            "offset_inside": float(np.mean(self.offsets < 0)) if len(self.offsets) else 0.0,
+            "spread_p10": q(self.spreads, 0.1),
             "spread_p50": q(self.spreads, 0.5),
+            "spread_p90": q(self.spreads, 0.9),
             "spread_one_tick": float(np.mean(self.spreads == 1)) if len(self.spreads) else 0.0,
             "size_p50": q(self.sizes, 0.5),
             "size_p90": q(self.sizes, 0.9),
             "size_mean": float(np.mean(self.sizes)) if len(self.sizes) else 0.0,
             "arrival_p50_ns": q(self.arrivals_ns, 0.5),
             "arrival_mean_ns": float(np.mean(self.arrivals_ns)) if len(self.arrivals_ns) else 0,
+            "life_delete_p10_ns": q(self.life_delete_ns, 0.1),
             "life_delete_p50_ns": q(self.life_delete_ns, 0.5),
+            "life_delete_p90_ns": q(self.life_delete_ns, 0.9),
+            "life_execute_p10_ns": q(self.life_execute_ns, 0.1),
             "life_execute_p50_ns": q(self.life_execute_ns, 0.5),
+            "life_execute_p90_ns": q(self.life_execute_ns, 0.9),
             "exec_count_mean": float(np.mean(self.exec_counts)) if len(self.exec_counts) else 0,
+            "aggr_execs_mean": float(np.mean(self.aggr_execs)) if len(self.aggr_execs) else 0,
+            "aggr_single": float(np.mean(self.aggr_execs == 1)) if len(self.aggr_execs) else 0,
+            "aggr_qty_mean": float(np.mean(self.aggr_qty)) if len(self.aggr_qty) else 0,
             "p_buy": self.p_buy,
             "p_delete": self.p_delete,
             "p_execute": self.p_execute,
@@ -181,9 +199,23 @@ def flow_stats(
     off_ev = np.where(is_buy, ref - price, price - ref) // tick
     cls_ev = np.where(ref <= 0, 2, np.where(off_ev < 0, 0, np.where(off_ev == 0, 1, 2)))
 
-    # Arrivals: adds that are not the add half of a replace, per symbol.
+    # Aggressors: runs of consecutive executions sharing a timestamp and a symbol.
+    x_idx = np.flatnonzero((typ == E) | (typ == C))
+    first = np.r_[
+        True, (np.diff(x_idx) > 1) | (np.diff(ts[x_idx]) != 0) | (np.diff(sym[x_idx]) != 0)
+    ]
+    run = np.cumsum(first) - 1
+    aggr_execs = np.bincount(run).astype(np.int64)
+    aggr_qty = np.bincount(run, weights=ev["qty"][x_idx].astype(np.float64)).astype(np.int64)
+    # Did the aggressor take all the level it hit showed (bid or ask quantity just before)?
+    x0 = x_idx[first]
+    shown = np.where(side[x0] == int(Side.BUY), top_after[x0 - 1, 3], top_after[x0 - 1, 1])
+    aggr_sweep = (x0 > 0) & (sym[np.maximum(x0 - 1, 0)] == sym[x0]) & (aggr_qty == shown)
+    # Arrivals of incoming orders: adds that are not the add half of a replace, and aggressors.
     arr = is_add.copy()
     arr[1:] &= ~proxy[:-1]
+    n_limit = int(arr.sum())
+    arr[x_idx[first]] = True
     a_idx = np.flatnonzero(arr)
     a_idx = a_idx[np.argsort(sym[a_idx], kind="stable")]
     gaps = np.diff(ts[a_idx]).astype(np.float64) / scale[a_idx[1:]]
@@ -229,6 +261,12 @@ def flow_stats(
         p_partial_cancel=float(np.sum(tracked & (n_canc > 0))) / n_tracked,
         p_replace=(n_u + int(proxy.sum())) / max(1, n_del_rows),
         p_hidden=counts["hidden"] / max(1, int(arr.sum())),
+        aggr_execs=aggr_execs,
+        aggr_qty=aggr_qty,
+        aggr_sweep=aggr_sweep,
+        n_limit_arrivals=n_limit,
+        messages_per_arrival=(sum(counts.values()) - n_u - int(proxy.sum()))
+        / max(1, int(arr.sum())),
         order_class=cls[tracked].astype(np.int64),
         order_fate=np.where(deleted, 0, np.where(executed, 1, 2))[tracked].astype(np.int64),
         order_life_ns=np.where(deleted | executed, life, 0.0)[tracked],
@@ -264,6 +302,11 @@ def merge(stats: list[FlowStats]) -> FlowStats:
         order_fate=np.concatenate([s.order_fate for s in stats]),
         order_life_ns=np.concatenate([s.order_life_ns for s in stats]),
         spreads=np.concatenate([s.spreads for s in stats]),
+        aggr_execs=np.concatenate([s.aggr_execs for s in stats]),
+        aggr_qty=np.concatenate([s.aggr_qty for s in stats]),
+        aggr_sweep=np.concatenate([s.aggr_sweep for s in stats]),
+        n_limit_arrivals=sum(s.n_limit_arrivals for s in stats),
+        messages_per_arrival=avg("messages_per_arrival"),
     )
 
 
@@ -290,38 +333,49 @@ def _table(x: NDArray[Any], n: int, discrete: bool) -> list[Any]:
 
 
 def _fate(f: FlowStats, cls: int, per_class: bool) -> dict[str, Any]:
-    """Fate shares and lifetime tables of orders that landed in offset class cls (per_class), or
-    the pooled ones (also when the sample has too few such orders).
+    """Cancel plan of orders that landed in offset class cls (per_class), or the pooled one
+    (also when the sample has too few such orders).
 
-    Pooled is the default: the simulation's executions hit the order whose time has come, not
-    the touch, so its spreads close to one tick and almost no order lands inside the spread;
-    per-class fates then shift the mix towards the long-lived classes (lifetimes ~30% long)."""
+    Execution is not drawn per order: aggressors take whoever is at the touch, so an order
+    executed in the sample hides when it would have been cancelled. The cancel-bound share is
+    therefore taken among the orders that were not executed (deleted / (deleted + alive))."""
     m = f.order_class == cls
-    dele, exe = m & (f.order_fate == 0), m & (f.order_fate == 1)
-    if not per_class or dele.sum() < 100 or exe.sum() < 100:
-        life_d, life_e = f.life_delete_ns, f.life_execute_ns
-        p_d, p_e = f.p_delete, f.p_execute
+    dele, alive = m & (f.order_fate == 0), m & (f.order_fate == 2)
+    if not per_class or dele.sum() < 100:
+        life_d = f.life_delete_ns
+        dele, alive = f.order_fate == 0, f.order_fate == 2
     else:
-        life_d, life_e = f.order_life_ns[dele], f.order_life_ns[exe]
-        p_d, p_e = float(dele.sum() / m.sum()), float(exe.sum() / m.sum())
+        life_d = f.order_life_ns[dele]
+    # Every order aggressors do not take is cancel-bound: the sample's orders alive at the close
+    # were stranded there by a drift of the mid (550 to 1600 ticks over the day) that the
+    # simulation does not produce; resting for good they crowd the touch and halve the spread.
+    p_cancel = 1.0 if CANCEL_ALL else float(dele.sum() / max(1, dele.sum() + alive.sum()))
     return {
-        "p_delete": p_d,
-        "p_execute": p_e,
+        "p_delete": p_cancel,
+        "p_execute": 0.0,  # unused since model v3
         "life_delete_ns": _table(life_d, QUANTILES, False),
-        "life_execute_ns": _table(life_e, QUANTILES, False),
+        "life_execute_ns": [0.0],  # unused since model v3
     }
 
 
+def incoming_table(f: FlowStats, n: int = DISCRETE) -> list[int]:
+    """One discrete table for every incoming order: limit offsets in ticks from the same-side
+    touch, and the marketable orders (aggressors) at their share of arrivals: KMARKETABLE for
+    one that takes all the touch shows (the sample's most common aggressor), else
+    KMARKETABLE - size with the sizes the sample's other aggressors executed."""
+    n_agg = len(f.aggr_execs)
+    k = round(n * n_agg / max(1, n_agg + f.n_limit_arrivals)) if n_agg else 0
+    k_sweep = round(k * float(np.mean(f.aggr_sweep))) if k else 0
+    part = f.aggr_qty[~f.aggr_sweep]
+    agg = [KMARKETABLE] * k_sweep
+    if k > k_sweep and len(part):
+        agg += [KMARKETABLE - max(1, v) for v in _table(part, k - k_sweep, True)]
+    return _table(f.offsets, n - len(agg), True) + agg
+
+
 def messages_per_arrival(f: FlowStats) -> float:
-    """Expected frames per arrival at the fitted shares (a replace chains a new order)."""
-    orders = 1.0 / max(1e-9, 1.0 - f.p_delete * f.p_replace)
-    per_order = (
-        1.0
-        + f.p_delete * (1.0 - f.p_replace)
-        + f.p_execute * float(np.mean(f.exec_counts))
-        + f.p_partial_cancel * (f.p_delete + f.p_execute)
-    )
-    return orders * per_order + f.p_hidden
+    """Frames per incoming order (limit or marketable) in the fitted sample."""
+    return f.messages_per_arrival
 
 
 def time_scales(messages: int, symbols: int, fit: FlowStats) -> NDArray[np.float64]:
@@ -350,7 +404,7 @@ def params(
     symbols: int,
     seed: int,
     fit: FlowStats | None = None,
-    per_class_fates: bool = False,
+    per_class_fates: bool = True,
 ) -> dict[str, Any]:
     f = fit if fit is not None else fit_lobster()
     rng = np.random.default_rng(seed)
@@ -366,11 +420,12 @@ def params(
         "p_hidden": f.p_hidden,
         "fate": [_fate(f, k, per_class_fates) for k in range(3)],
         "p_replace": f.p_replace,
-        "p_partial_cancel": f.p_partial_cancel,
+        # the generator draws a partial cancel only for cancel-bound orders
+        "p_partial_cancel": min(1.0, f.p_partial_cancel / max(1e-9, f.p_delete)),
         "p_exec_at_price": P_EXEC_AT_PRICE,
         "exec_count_cdf": [float(v) for v in np.cumsum(counts) / max(1, counts.sum())],
         "arrival_ns": _table(f.arrivals_ns, QUANTILES, False),
-        "offset_ticks": _table(f.offsets, DISCRETE, True),
+        "offset_ticks": incoming_table(f),
         "sizes": _table(f.sizes, DISCRETE, True),
         "spread_ticks": _table(f.spreads, DISCRETE, True),
         "symbols": symbol_names(symbols),
@@ -380,7 +435,7 @@ def params(
 
 
 # Bumped whenever the model changes, so cached default days under build/ are not reused stale.
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 
 
 def default_path(messages: int, symbols: int, seed: int, out_dir: Path) -> Path:

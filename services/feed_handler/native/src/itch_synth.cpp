@@ -1,7 +1,6 @@
 // Synthetic ITCH day: see synth.hpp for the model. Everything is drawn from one xoshiro256**
 // stream and pending events pop in (time, insertion) order, so a seed fixes every byte.
 #include <algorithm>
-#include <cmath>
 #include <utility>
 
 #include "minihft/feed/synth.hpp"
@@ -39,7 +38,7 @@ SynthGenerator::SynthGenerator(SynthParams p) : p_(std::move(p)) {
   p_.symbols = std::move(by_locate);
   for (uint32_t s = 0; s < k; ++s) {
     const auto t = p_.start_ns + static_cast<int64_t>(sample(p_.arrival_ns) * p_.scale[s] * uni());
-    push(Pending{t, 0, 0, 0, s, kArrival, 0, 0, 0});
+    push(Pending{t, 0, 0, 0, s, kArrival});
   }
 }
 
@@ -76,30 +75,39 @@ void SynthGenerator::push(Pending p) {
   q_.push(p);
 }
 
-int64_t SynthGenerator::price_for(uint32_t sym, Side side, int& cls) {
+// Price of a limit order `off` ticks behind its same-side touch, or -1 if it would lock or cross
+// the opposite touch. cls: 0 inside the spread, 1 at the touch, 2 behind it or side empty.
+int64_t SynthGenerator::price_for(uint32_t sym, Side side, int64_t off, int& cls) {
   const OrderBook& b = *books_[sym];
   const OrderBook::Level* bid = b.best(Side::Buy);
   const OrderBook::Level* ask = b.best(Side::Sell);
   const int64_t tick = p_.tick;
   if (bid && ask) last_mid_[sym] = (bid->price + ask->price) / (2 * tick) * tick;
-  const int64_t off = pick(p_.offset_ticks) * tick;
+  const OrderBook::Level* same = side == Side::Buy ? bid : ask;
+  const OrderBook::Level* opp = side == Side::Buy ? ask : bid;
+  const int64_t dir = side == Side::Buy ? 1 : -1;  // towards the opposite side
   int64_t px;
-  if (side == Side::Buy) {
-    const int64_t spread = std::max<int64_t>(1, pick(p_.spread_ticks)) * tick;
-    const int64_t ref = bid ? bid->price : ask ? ask->price - spread : last_mid_[sym] - spread / 2;
-    px = bid ? ref - off : ref;
-    if (ask && px >= ask->price) px = ask->price - tick;
-    px = std::clamp<int64_t>(px, tick, kMaxPrice);
-    cls = !bid ? 2 : px > bid->price ? 0 : px == bid->price ? 1 : 2;
+  if (same) {
+    px = same->price - dir * off * tick;
+    if (opp && dir * (px - opp->price) >= 0) return -1;
+    cls = off < 0 ? 0 : off == 0 ? 1 : 2;
   } else {
     const int64_t spread = std::max<int64_t>(1, pick(p_.spread_ticks)) * tick;
-    const int64_t ref = ask ? ask->price : bid ? bid->price + spread : last_mid_[sym] + spread / 2;
-    px = ask ? ref + off : ref;
-    if (bid && px <= bid->price) px = bid->price + tick;
-    px = std::clamp<int64_t>(px, 2 * tick, kMaxPrice);
-    cls = !ask ? 2 : px < ask->price ? 0 : px == ask->price ? 1 : 2;
+    px = opp ? opp->price - dir * spread : last_mid_[sym] - dir * (spread / 2);
+    cls = 2;
   }
-  return px;
+  return std::clamp<int64_t>(px, side == Side::Buy ? tick : 2 * tick, kMaxPrice);
+}
+
+// Offset of a limit order: the table without its marketable entries, truncated where the book
+// would lock or cross. The same-side touch (offset 0) is always valid, so the loop is bounded.
+int64_t SynthGenerator::limit_offset(uint32_t sym, Side side) {
+  int cls = 0;
+  for (int i = 0; i < 64; ++i) {
+    const int64_t off = pick(p_.offset_ticks);
+    if (off > kMarketable && price_for(sym, side, off, cls) >= 0) return off;
+  }
+  return 0;
 }
 
 void SynthGenerator::emit(const MdEvent& e) {
@@ -108,36 +116,47 @@ void SynthGenerator::emit(const MdEvent& e) {
   ++written_;
 }
 
-// Fate, lifetime and partial events of a new order; its first pending event goes on the queue.
+// Cancel plan of a new order; its first pending event goes on the queue.
 void SynthGenerator::plan(uint32_t sym, uint64_t ref, int64_t t, int cls) {
-  const double u = uni();
-  const double scale = p_.scale[sym];
   const SynthParams::Fate& f = p_.fate[static_cast<size_t>(cls)];
-  Pending pe{t, 0, ref, t, sym, kDelete, 0, 0, kDelete};
-  if (u < f.p_delete) {
-    pe.t_end = t + static_cast<int64_t>(sample(f.life_delete_ns) * scale);
-  } else if (u < f.p_delete + f.p_execute) {
-    pe.terminal = kExecute;
-    pe.t_end = t + static_cast<int64_t>(sample(f.life_execute_ns) * scale);
-    const double c = uni();
-    size_t k = 0;
-    while (k < p_.exec_count_cdf.size() && c > p_.exec_count_cdf[k]) ++k;
-    pe.exec_left = static_cast<uint8_t>(std::min<size_t>(k, 255));  // k + 1 executions in all
-  } else {
-    return;  // survives the day
-  }
-  pe.cancel_left = uni() < p_.p_partial_cancel ? 1 : 0;
-  const int m = pe.exec_left + pe.cancel_left;
-  if (m == 0) {
-    pe.kind = pe.terminal;
-    pe.t = pe.t_end;
-  } else {
-    // The earliest of m uniform times in (t, t_end).
-    pe.t = t + static_cast<int64_t>(static_cast<double>(pe.t_end - t) *
-                                    (1.0 - std::pow(uni(), 1.0 / m)));
-    pe.kind = uni() * m < pe.exec_left ? kPartialExec : kPartialCancel;
+  if (uni() >= f.p_delete) return;  // rests until aggressors take it or the close
+  Pending pe{t, 0, ref, t, sym, kDelete};
+  pe.t_end = t + static_cast<int64_t>(sample(f.life_delete_ns) * p_.scale[sym]);
+  pe.t = pe.t_end;
+  if (uni() < p_.p_partial_cancel) {
+    pe.kind = kPartialCancel;
+    pe.t = t + static_cast<int64_t>(static_cast<double>(pe.t_end - t) * uni());
   }
   push(pe);
+}
+
+// A marketable order: takes the opposite best level FIFO, one execution per resting order
+// touched, all of it for qty 0 (in the sample most aggressors take exactly the displayed
+// touch), else up to qty without walking past it (the rest is not shown, as an IOC).
+void SynthGenerator::aggress(uint32_t sym, int64_t t, int64_t qty) {
+  OrderBook& book = *books_[sym];
+  const Side hit = uni() < 0.5 ? Side::Sell : Side::Buy;
+  const OrderBook::Level* l = book.best(hit);
+  if (l == nullptr) return;
+  qty = qty == 0 ? l->qty : std::min<int64_t>(qty, l->qty);
+  while (qty > 0) {
+    const uint32_t idx = book.front(hit);
+    const OrderBook::Order& o = book.order_at(idx);
+    const int64_t take = std::min<int64_t>(qty, o.qty);
+    const bool at_price = uni() < p_.p_exec_at_price;
+    MdEvent e{};
+    e.ts_event = t;
+    e.symbol_id = sym + 1;
+    e.order_id = o.id;
+    e.side = static_cast<uint8_t>(hit);
+    e.type = static_cast<uint8_t>(at_price ? MdEventType::ExecuteAtPrice : MdEventType::Execute);
+    e.qty = take;
+    e.price = at_price ? o.price : 0;
+    e.flags = at_price ? kFlagPrintable : 0;
+    emit(e);
+    book.reduce_at(idx, take);
+    qty -= take;
+  }
 }
 
 void SynthGenerator::step() {
@@ -152,17 +171,23 @@ void SynthGenerator::step() {
   e.order_id = pe.ref;
   switch (pe.kind) {
     case kArrival: {
-      const Side side = uni() < p_.p_buy ? Side::Buy : Side::Sell;
-      e.type = static_cast<uint8_t>(MdEventType::Add);
-      e.order_id = next_ref_++;
-      e.side = static_cast<uint8_t>(side);
-      int cls = 2;
-      e.price = price_for(sym, side, cls);
-      e.qty = std::max<int64_t>(1, pick(p_.sizes));
-      e.flags = uni() < p_.p_attributed ? kFlagAttributed : 0;
-      emit(e);
-      book.add(e.order_id, side, e.price, e.qty, e.ts_event);
-      plan(sym, e.order_id, pe.t, cls);
+      const int64_t draw = pick(p_.offset_ticks);
+      if (draw <= kMarketable) {
+        aggress(sym, pe.t, kMarketable - draw);
+      } else {
+        const Side side = uni() < p_.p_buy ? Side::Buy : Side::Sell;
+        int cls = 2;
+        e.price = price_for(sym, side, draw, cls);
+        if (e.price < 0) e.price = price_for(sym, side, limit_offset(sym, side), cls);
+        e.type = static_cast<uint8_t>(MdEventType::Add);
+        e.order_id = next_ref_++;
+        e.side = static_cast<uint8_t>(side);
+        e.qty = std::max<int64_t>(1, pick(p_.sizes));
+        e.flags = uni() < p_.p_attributed ? kFlagAttributed : 0;
+        emit(e);
+        book.add(e.order_id, side, e.price, e.qty, e.ts_event);
+        plan(sym, e.order_id, pe.t, cls);
+      }
       if (uni() < p_.p_hidden) {
         const OrderBook::Level* bid = book.best(Side::Buy);
         const OrderBook::Level* ask = book.best(Side::Sell);
@@ -180,32 +205,17 @@ void SynthGenerator::step() {
       push(pe);
       return;
     }
-    case kPartialExec:
     case kPartialCancel: {
       const OrderBook::Order* o = book.find(pe.ref);
-      if (o != nullptr && o->qty >= 2) {
-        const int64_t by = 1 + static_cast<int64_t>(uni() * static_cast<double>(o->qty - 1));
-        const bool exec = pe.kind == kPartialExec;
-        const bool at_price = exec && uni() < p_.p_exec_at_price;
-        e.type = static_cast<uint8_t>(!exec      ? MdEventType::Cancel
-                                      : at_price ? MdEventType::ExecuteAtPrice
-                                                 : MdEventType::Execute);
-        e.qty = by;
-        e.price = at_price ? o->price : 0;
-        e.flags = at_price ? kFlagPrintable : 0;
+      if (o == nullptr) return;  // taken by aggressors: its delete is moot too
+      if (o->qty >= 2) {
+        e.type = static_cast<uint8_t>(MdEventType::Cancel);
+        e.qty = 1 + static_cast<int64_t>(uni() * static_cast<double>(o->qty - 1));
         emit(e);
-        book.reduce(pe.ref, by);
+        book.reduce(pe.ref, e.qty);
       }
-      (pe.kind == kPartialExec ? pe.exec_left : pe.cancel_left)--;
-      const int m = pe.exec_left + pe.cancel_left;
-      if (m == 0) {
-        pe.kind = pe.terminal;
-        pe.t = pe.t_end;
-      } else {
-        pe.t += static_cast<int64_t>(static_cast<double>(pe.t_end - pe.t) *
-                                     (1.0 - std::pow(uni(), 1.0 / m)));
-        pe.kind = uni() * m < pe.exec_left ? kPartialExec : kPartialCancel;
-      }
+      pe.kind = kDelete;
+      pe.t = pe.t_end;
       push(pe);
       return;
     }
@@ -218,7 +228,7 @@ void SynthGenerator::step() {
         e.type = static_cast<uint8_t>(MdEventType::Replace);
         e.new_order_id = next_ref_++;
         int cls = 2;
-        e.price = price_for(sym, side, cls);
+        e.price = price_for(sym, side, limit_offset(sym, side), cls);
         e.qty = std::max<int64_t>(1, pick(p_.sizes));
         emit(e);
         book.add(e.new_order_id, side, e.price, e.qty, e.ts_event);
@@ -228,18 +238,6 @@ void SynthGenerator::step() {
         emit(e);
         book.remove(pe.ref);
       }
-      return;
-    }
-    case kExecute: {
-      const OrderBook::Order* o = book.find(pe.ref);
-      if (o == nullptr) return;
-      const bool at_price = uni() < p_.p_exec_at_price;
-      e.type = static_cast<uint8_t>(at_price ? MdEventType::ExecuteAtPrice : MdEventType::Execute);
-      e.qty = o->qty;
-      e.price = at_price ? o->price : 0;
-      e.flags = at_price ? kFlagPrintable : 0;
-      emit(e);
-      book.remove(pe.ref);
       return;
     }
     default:
