@@ -9,12 +9,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from minihft.cli import bench, demo, gen_itch, ingest, replay, run, verify
+from minihft.cli import backtest, bench, demo, gen_itch, ingest, replay, run, verify
 
 _REGISTRARS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     verify.register,
     bench.register,
     demo.register,
+    backtest.register,
     run.register,
     replay.register,
     gen_itch.register,

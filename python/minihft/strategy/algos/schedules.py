@@ -4,7 +4,8 @@ VWAP volume profile without lookahead: the profile of the window [start, end) is
 from prints strictly before `start` — by default the window of equal length just before start,
 cut into the same slices (volume shape persists over short horizons), shrunk half-way towards
 uniform so that one noisy interval cannot make a slice empty. With less than `min_volume`
-shares before start the profile is uniform (VWAP = TWAP) and says so.
+shares before start, or when the data begins less than one window before start, the profile is
+uniform (VWAP = TWAP) and says so in the run's status notes.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ def volume_profile(
     *,
     shrink: float = 0.5,
     min_volume: int = 1000,
+    data_start_ns: int | None = None,
 ) -> tuple[F64, dict[str, Any]]:
-    """Slice weights for [start, end) from the prints in [2 start - end, start) only."""
+    """Slice weights for [start, end) from the prints in [2 start - end, start) only.
+    data_start_ns: where the data begins; a lookback reaching before it gives uniform weights
+    (empty slices before the open would otherwise read as a volume profile)."""
     ts = np.asarray(tape_ts, dtype=np.int64)
     q = np.asarray(tape_qty, dtype=np.int64)
     length = end_ns - start_ns
@@ -55,6 +59,9 @@ def volume_profile(
     uniform = np.full(n, 1.0 / n)
     vol = int(q[sel].sum())
     info: dict[str, Any] = {"source": "previous window", "from_ns": lo, "to_ns": start_ns}
+    if data_start_ns is not None and lo < data_start_ns:
+        info.update(source="uniform", reason="less than one window of data before start")
+        return uniform, info
     if vol < min_volume:
         info.update(source="uniform", reason=f"only {vol} shares traded before start")
         return uniform, info

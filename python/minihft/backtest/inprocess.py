@@ -1,0 +1,338 @@
+"""In-process backtest: one Strategy driven on the C++ Backtester stepper with a ManualClock.
+
+The stepper runs in C++ until something the strategy subscribed to happens (its top-N book
+levels change, the tape prints, one of our reports becomes visible) or its next timer is due;
+then the clock is set to that time, the strategy's callbacks run, and the commands it queued
+are sent stamped with that time. Fills, commands and the schedule are collected for analytics.
+
+Mids and the market tape for the analytics come from the recorded file (the LOBSTER orderbook
+rows and executions), not from the simulated book: benchmarks must not depend on our orders.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from minihft.analytics import Fills, Mids, ParentOrder, Tape, execution_metrics
+from minihft.analytics.execution import ExecutionMetrics
+from minihft.backtest_core import BacktestConfig, Backtester, Wake, lobster_depth
+from minihft.codec import BOOK_DEPTH, BOOK_UPDATE
+from minihft.marketdata.lobster import read_messages, read_orderbook
+from minihft.records import ORDER_COMMAND, ExecType, MdEventType, Side
+from minihft.runtime.clock import ManualClock
+from minihft.strategy.algos import (
+    AggressiveTwap,
+    ExecAlgo,
+    Naive,
+    ParentSpec,
+    Pov,
+    Twap,
+    Vwap,
+    volume_profile,
+)
+from minihft.strategy.base import Strategy, StrategyContext
+from minihft.strategy.risk import RiskChecker, RiskLimits
+
+Records = npt.NDArray[Any]
+NS = 1_000_000_000
+TAIL_NS = 200_000_000  # after end the strategy may still finish its last cross (IOC round trip)
+SETTLE_NS = NS  # then, after on_stop, reports still travelling are collected this long
+FEE_E4_USD = 1e-8  # 1e-4 ticks of $0.0001
+DEFAULT_CONFIG = BacktestConfig(
+    order_latency_ns=100_000,
+    order_jitter_ns=20_000,
+    cancel_latency_ns=100_000,
+    cancel_jitter_ns=20_000,
+    report_latency_ns=50_000,
+    report_jitter_ns=10_000,
+    maker_fee_e4=-200_000,  # $0.0020/share rebate
+    taker_fee_e4=300_000,  # $0.0030/share
+    seed=0,
+)
+DEFAULT_LIMITS = RiskLimits(max_order_qty=50_000, max_position=100_000, collar_bps=200.0,
+                            max_msgs_per_s=200)  # fmt: skip
+_LOG = logging.getLogger("minihft.backtest")
+
+
+@dataclass(frozen=True)
+class MarketData:
+    """One symbol's LOBSTER day (or slice): events, file depth rows, and what the analytics use."""
+
+    symbol: str
+    path: str
+    events: Records
+    depth: npt.NDArray[np.int64]
+    tape: Tape
+    mids: Mids
+
+    @property
+    def ts(self) -> npt.NDArray[np.int64]:
+        out: npt.NDArray[np.int64] = self.events["ts_event"]
+        return out
+
+    @property
+    def start_ns(self) -> int:
+        return int(self.events["ts_event"][0])
+
+    @property
+    def end_ns(self) -> int:
+        return int(self.events["ts_event"][-1])
+
+    def mid_at(self, ts: int) -> float:
+        v = float(self.mids.at(np.array([ts]))[0])
+        if not np.isfinite(v):
+            raise ValueError(f"{self.path}: no two-sided book at or before {ts} ns")
+        return v
+
+
+def orderbook_path(message_path: str | Path) -> Path:
+    p = Path(message_path)
+    if "_message_" not in p.name:
+        raise ValueError(f"{p}: not a LOBSTER message file name (*_message_<L>.csv[.gz])")
+    return p.with_name(p.name.replace("_message_", "_orderbook_"))
+
+
+def load_lobster(message_path: str | Path) -> MarketData:
+    msg = read_messages(message_path)
+    ob = read_orderbook(orderbook_path(message_path))
+    if len(ob.depth) != len(msg.events):
+        raise ValueError(
+            f"{message_path}: {len(msg.events)} messages but {len(ob.depth)} orderbook rows"
+        )
+    ev = msg.events
+    ex = (ev["type"] == MdEventType.EXECUTE) | (ev["type"] == MdEventType.HIDDEN_TRADE)
+    tape = Tape(ev["ts_event"][ex], ev["price"][ex], ev["qty"][ex])
+    d = lobster_depth(ob.depth[:, 0, :])
+    ok = (d[:, 1] > 0) & (d[:, 3] > 0)
+    ts = ev["ts_event"]
+    # The file shows the book after each message; of several at one ts only the last counts.
+    last = np.ones(len(ts), dtype=bool)
+    last[:-1] = ts[1:] != ts[:-1]
+    keep = ok & last
+    mids = Mids(ts[keep], (d[keep, 0] + d[keep, 2]) / 2.0)
+    symbol = Path(message_path).name.split("_")[0]
+    return MarketData(symbol, str(message_path), ev, ob.depth, tape, mids)
+
+
+@dataclass(frozen=True)
+class ParentRequest:
+    symbol: str
+    side: Side
+    qty: int
+    start_ns: int
+    end_ns: int
+    limit_price: int | None = None
+
+    @property
+    def parent_id(self) -> str:
+        side = "B" if self.side == Side.BUY else "S"
+        return f"{self.symbol}-{side}{self.qty}-{self.start_ns // NS}-{self.end_ns // NS}"
+
+
+@dataclass
+class RunResult:
+    strategy: str
+    parent: ParentOrder
+    fills: Fills
+    fee_e4: npt.NDArray[np.int64]
+    metrics: ExecutionMetrics
+    status: dict[str, Any]
+    risk: dict[str, Any]
+    commands: Records
+    schedule: tuple[npt.NDArray[Any], npt.NDArray[Any]] | None
+    wakes: int = 0
+    info: dict[str, Any] = field(default_factory=dict)
+    data_path: str = ""  # not in to_dict: results.json must not depend on where the data is
+
+    def to_dict(self) -> dict[str, Any]:
+        p = self.parent
+        return {
+            "strategy": self.strategy,
+            "parent": {
+                "parent_id": p.parent_id,
+                "symbol": p.symbol,
+                "side": "buy" if p.side == Side.BUY else "sell",
+                "qty": p.qty,
+                "start_ns": p.start_ns,
+                "end_ns": p.end_ns,
+                "arrival_mid": p.arrival_mid,
+                "limit_price": p.limit_price,
+            },
+            "status": self.status,
+            "metrics": self.metrics.to_dict(),
+            "fills": {
+                "ts": self.fills.ts.tolist(),
+                "price": self.fills.price.tolist(),
+                "qty": self.fills.qty.tolist(),
+                "liquidity": self.fills.liquidity.tolist(),
+                "fee_e4": self.fee_e4.tolist(),
+            },
+            "risk": self.risk,
+            "n_commands": len(self.commands),
+            "wakes": self.wakes,
+            "info": self.info,
+        }
+
+
+def make_algo(name: str, spec: ParentSpec, data: MarketData, slices: int = 10) -> ExecAlgo:
+    """Built-in algorithms by name. VWAP's profile uses only prints before spec.start_ns."""
+    if name == "twap":
+        return Twap(spec, slices=slices)
+    if name == "twap_aggr":
+        return AggressiveTwap(spec, slices=slices)
+    if name == "naive":
+        return Naive(spec)
+    if name == "pov":
+        return Pov(spec, rate=0.1)
+    if name == "vwap":
+        before = data.tape.ts < spec.start_ns
+        w, info = volume_profile(
+            data.tape.ts[before],
+            data.tape.qty[before],
+            spec.start_ns,
+            spec.end_ns,
+            slices,
+            data_start_ns=data.start_ns,
+        )
+        algo = Vwap(spec, weights=w)
+        algo.stats.notes.append(f"profile: {info['source']}")
+        return algo
+    raise ValueError(f"unknown strategy {name!r}: choose from twap, twap_aggr, vwap, pov, naive")
+
+
+def _book_row(bt: Backtester, symbol_id: int, ts: int, u: Records) -> Records:
+    """Fills the reused one-row BOOK_UPDATE buffer `u` (zeroing a 512-byte structured row costs
+    more than the rest of a wake-up); the strategy may read it only during the call."""
+    d = bt.depth(BOOK_DEPTH, symbol_id)
+    u["ts_event"], u["ts_recv"], u["symbol_id"] = ts, ts, symbol_id
+    u["asks"]["price"][0], u["asks"]["qty"][0] = d[:, 0], d[:, 1]
+    u["bids"]["price"][0], u["bids"]["qty"][0] = d[:, 2], d[:, 3]
+    u["n_asks"], u["n_bids"] = int((d[:, 1] > 0).sum()), int((d[:, 3] > 0).sum())
+    return u
+
+
+def drive(
+    bt: Backtester,
+    strategy: Strategy,
+    start_ns: int,
+    stop_ns: int,
+    *,
+    risk: RiskChecker | None = None,
+    symbol_id: int = 0,
+) -> tuple[Records, Records, Records, int]:
+    """Runs `strategy` from start_ns to stop_ns, then collects reports for SETTLE_NS.
+    Returns (reports, report extras, commands sent, wakes)."""
+    clock = ManualClock(start_ns)
+    ctx = StrategyContext(clock, _LOG, account=1, risk=risk)
+
+    def wanted() -> tuple[Wake, int]:
+        sub = strategy.subscriptions.get(symbol_id)
+        if sub is None:
+            return Wake.REPORT, 0
+        return Wake.REPORT | Wake.BOOK | (Wake.TRADE if sub.trades else Wake(0)), sub.depth
+
+    reps: list[Records] = []
+    extras: list[Records] = []
+    cmds: list[Records] = []
+
+    def flush() -> None:
+        for _, c in sorted(ctx.take_commands().items()):
+            if len(c):
+                bt.send(c)
+                cmds.append(c)
+
+    buf = np.zeros(1, dtype=BOOK_UPDATE)
+    bt.run_until(start_ns, Wake(0))
+    bt.take_trades()
+    clock.set(max(start_ns, bt.now))
+    if risk is not None:
+        risk.set_mid(symbol_id, bt.mid(symbol_id))
+    strategy.on_book(ctx, symbol_id, _book_row(bt, symbol_id, clock.now_ns(), buf))
+    strategy.on_start(ctx)
+    flush()
+    wakes = 0
+    stopping = False
+    armed: set[int] = set()
+    while True:
+        mask, levels = wanted()
+        limit = stop_ns + SETTLE_NS if stopping else min(ctx.next_timer_ns(), stop_ns + TAIL_NS)
+        if limit not in armed:
+            # A stepper timer too, so time reaches `limit` even when the data has a gap there
+            # (without one the stepper reports End at its last event).
+            bt.set_timer(limit)
+            armed.add(limit)
+        why, now = bt.run_until(limit, Wake.TIMER | (Wake.REPORT if stopping else mask), levels)
+        wakes += 1
+        clock.set(max(now, clock.now_ns()))
+        r, x = bt.take_reports()
+        trades = bt.take_trades()
+        if len(r):
+            reps.append(r)
+            extras.append(x)
+            if risk is not None:
+                risk.on_reports(r)
+            strategy.on_fill(ctx, symbol_id, r)
+        if not stopping:
+            if len(trades) and mask & Wake.TRADE:
+                strategy.on_trade(ctx, symbol_id, trades)
+            if why & Wake.BOOK:
+                if risk is not None:
+                    risk.set_mid(symbol_id, bt.mid(symbol_id))
+                strategy.on_book(ctx, symbol_id, _book_row(bt, symbol_id, now, buf))
+            for token in ctx.due_timers():
+                strategy.on_timer(ctx, token)
+            if now >= stop_ns + TAIL_NS or why & Wake.END:
+                flush()
+                strategy.on_stop(ctx)
+                stopping = True
+        flush()
+        if stopping and (why & Wake.END or now >= stop_ns + SETTLE_NS):
+            break
+    cat = np.concatenate
+    empty_cmd = np.zeros(0, dtype=ORDER_COMMAND)
+    r_all = cat(reps) if reps else bt.take_reports()[0]
+    x_all = cat(extras) if extras else bt.take_reports()[1]
+    return r_all, x_all, (cat(cmds) if cmds else empty_cmd), wakes
+
+
+def run_parent(
+    data: MarketData,
+    req: ParentRequest,
+    strategy: str,
+    *,
+    config: BacktestConfig = DEFAULT_CONFIG,
+    limits: RiskLimits = DEFAULT_LIMITS,
+    slices: int = 10,
+) -> RunResult:
+    if req.start_ns < data.start_ns or req.end_ns > data.end_ns:
+        raise ValueError(
+            f"{data.path}: parent window [{req.start_ns}, {req.end_ns}] ns is outside the data "
+            f"[{data.start_ns}, {data.end_ns}]"
+        )
+    ts = data.ts
+    i0 = int(np.searchsorted(ts, req.start_ns, side="left"))
+    i1 = int(np.searchsorted(ts, req.end_ns + 2 * SETTLE_NS, side="right"))
+    bt = Backtester.from_lobster(data.events[i0:i1].copy(), data.depth[i0:i1], config)
+    spec = ParentSpec(0, req.side, req.qty, req.start_ns, req.end_ns, req.limit_price)
+    algo = make_algo(strategy, spec, data, slices)
+    risk = RiskChecker(limits)
+    reps, extras, cmds, wakes = drive(bt, algo, req.start_ns, req.end_ns, risk=risk)
+    is_fill = reps["type"] == ExecType.ORDER_FILLED
+    order = np.argsort(reps["ts"][is_fill], kind="stable")
+    fee_e4 = extras["fee_e4"][is_fill][order].astype(np.int64)
+    fills = Fills.from_exec_reports(reps, extras["fee_e4"].astype(np.float64) * FEE_E4_USD)
+    parent = ParentOrder(
+        data.symbol, req.side, req.qty, req.start_ns, req.end_ns, data.mid_at(req.start_ns),
+        req.limit_price, req.parent_id,
+    )  # fmt: skip
+    metrics = execution_metrics(parent, fills, data.tape, data.mids, data_end_ns=data.end_ns)
+    return RunResult(
+        strategy, parent, fills, fee_e4, metrics, algo.status(), risk.summary(), cmds,
+        algo.schedule(), wakes, {"events": i1 - i0}, data.path,
+    )  # fmt: skip
