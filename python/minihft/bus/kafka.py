@@ -120,8 +120,18 @@ class _KafkaConsumer(Consumer):
         self._consumer.subscribe(topics)
 
     def poll(self, max_messages: int = 1000, timeout_s: float = 0.1) -> list[Message]:
+        # librdkafka's consume() waits for a full batch or the whole timeout; a trading service
+        # wants the first message as soon as it lands, plus whatever is already queued behind it.
+        batch = self._consumer.consume(num_messages=max_messages, timeout=0)
+        if not batch:
+            first = self._consumer.poll(timeout_s)
+            if first is None:
+                return []
+            batch = [first]
+            if max_messages > 1:
+                batch += self._consumer.consume(num_messages=max_messages - 1, timeout=0)
         out: list[Message] = []
-        for m in self._consumer.consume(num_messages=max_messages, timeout=timeout_s):
+        for m in batch:
             err = m.error()
             if err is not None:
                 if err.retriable() or err.code() == KafkaError._TRANSPORT:
