@@ -24,7 +24,7 @@ $(INSTALLED): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip==25.3
 	$(PIP) install -q -c requirements.lock $$($(PYTHON_SYS) -c "import tomllib;print(' '.join(tomllib.load(open('pyproject.toml','rb'))['build-system']['requires']))")
-	$(PIP) install -q -c requirements.lock --no-build-isolation -e ".[dev]"
+	$(PIP) install -q -c requirements.lock --no-build-isolation -e ".[dev,bench]"
 	touch $@
 
 install: $(INSTALLED) ## create .venv and install minihft (C++ core included), pinned
