@@ -13,7 +13,7 @@ import hftbacktest  # noqa: F401  (fail loudly when the bench extra is missing)
 import nautilus_trader  # noqa: F401
 import numpy as np
 from minihft.benchmarks import backtest, backtest_python
-from minihft.benchmarks.book import shared_data_dir
+from minihft.paths import shared_data_dir
 
 N = 3000
 DATA = shared_data_dir() / "lobster"

@@ -7,7 +7,6 @@ test checks invariants that any correct fill model must keep, with the LOBSTER o
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ from minihft.backtest_core import (
     simulate,
 )
 from minihft.marketdata.lobster import read_messages, read_orderbook
+from minihft.paths import lobster_dir
 from minihft.records import (
     MD_EVENT,
     ORDER_COMMAND,
@@ -38,7 +38,7 @@ from minihft.records import (
 )
 
 Arr = np.ndarray[Any, Any]
-DATA = Path("/work/shared/data/lobster")
+DATA = lobster_dir()
 GOOG_MSG = DATA / "GOOG_2012-06-21_34200000_57600000_message_10.csv.gz"
 GOOG_OB = DATA / "GOOG_2012-06-21_34200000_57600000_orderbook_10.csv.gz"
 NS = 1_000_000_000

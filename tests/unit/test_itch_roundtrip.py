@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from minihft import _feed
 from minihft.marketdata import itch, itch_records
+from minihft.paths import shared_data_dir
 from minihft.records import MD_EVENT, MdEventType, Side
 from numpy.typing import NDArray
 
@@ -24,7 +25,7 @@ ib = pytest.importorskip("itch_book")
 ib_lobster = pytest.importorskip("itch_book.lobster")
 ib_dates = pytest.importorskip("itch_book._dates")
 
-DATA = Path("/work/shared/data")
+DATA = shared_data_dir()
 SAMPLE = DATA / "nasdaq_itch50" / "sample_first1000.itch"
 GOOG10 = DATA / "lobster" / "GOOG_2012-06-21_34200000_57600000_message_10.csv.gz"
 LOBSTER_DAY = dt.date(2012, 6, 21)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,8 +14,9 @@ from minihft.marketdata.live import (
     MoldUdp64Replayer,
     read_itch,
 )
+from minihft.paths import itch_fixture
 
-FIXTURE = Path("/work/shared/data/nasdaq_itch50/sample_first1000.itch")
+FIXTURE = itch_fixture()
 pytestmark = pytest.mark.skipif(not FIXTURE.exists(), reason="real ITCH fixture not available")
 
 

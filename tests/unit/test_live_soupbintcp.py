@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,9 @@ from minihft.marketdata.live import (
     SoupBinTcpReplayer,
     read_itch,
 )
+from minihft.paths import itch_fixture
 
-FIXTURE = Path("/work/shared/data/nasdaq_itch50/sample_first1000.itch")
+FIXTURE = itch_fixture()
 pytestmark = pytest.mark.skipif(not FIXTURE.exists(), reason="real ITCH fixture not available")
 
 

@@ -22,8 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 from minihft.backtest_core import BacktestConfig, bench_quote_touch
-from minihft.benchmarks.book import shared_data_dir
 from minihft.marketdata.lobster import read_messages, read_orderbook
+from minihft.paths import shared_data_dir
 from minihft.records import ExecType
 
 DEFAULT_STEM = "GOOG_2012-06-21_34200000_57600000"

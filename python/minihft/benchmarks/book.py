@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +17,8 @@ import numpy as np
 
 from minihft import _lob
 from minihft.marketdata.lobster import read_messages
+from minihft.paths import shared_data_dir
 from minihft.records import MD_EVENT, MdEventType
-
-
-def shared_data_dir() -> Path:
-    env = os.environ.get("MINIHFT_SHARED_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -21,8 +21,9 @@ import numpy as np
 from minihft import _feed
 from minihft.marketdata import itch
 from minihft.marketdata.itch_records import SYSTEM_EVENT
+from minihft.paths import lobster_dir
 
-LOBSTER_DIR = Path("/work/shared/data/lobster")
+LOBSTER_DIR = lobster_dir()
 SOURCES = (
     ("GOOG", "GOOG_2012-06-21_34200000_57600000_message_10.csv.gz"),
     ("AMZN", "AMZN_2012-06-21_34200000_57600000_message_5.csv.gz"),
