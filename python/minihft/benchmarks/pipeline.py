@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
@@ -20,12 +19,10 @@ from confluent_kafka import Consumer, TopicPartition
 from minihft import codec
 from minihft.benchmarks._procs import Stack
 from minihft.marketdata import lobster
+from minihft.paths import lobster_dir
 from minihft.pipeline_reference import expected_book_updates
 
-DAY = (
-    Path(__file__).resolve().parents[3].parent
-    / "shared/data/lobster/GOOG_2012-06-21_34200000_57600000_message_10.csv.gz"
-)
+DAY = lobster_dir() / "GOOG_2012-06-21_34200000_57600000_message_10.csv.gz"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
