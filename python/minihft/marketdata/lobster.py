@@ -167,7 +167,9 @@ def _read_table(
     total = table.num_rows + len(bad_rows)
     rows = np.arange(1, total + 1, dtype=np.int64)
     if bad_rows:
-        rows = np.setdiff1d(rows, np.array([r for r, _ in bad_rows], dtype=np.int64))
+        rows = np.setdiff1d(rows, np.array([r for r, _ in bad_rows], dtype=np.int64)).astype(
+            np.int64
+        )
     if "_keep" in table.column_names:
         keep = table.column("_keep").to_numpy(zero_copy_only=False).astype(bool)
         rows = rows[keep]
