@@ -165,7 +165,7 @@ def _read_table(
             )
         skipped["wrong_column_count"] = skipped.get("wrong_column_count", 0) + len(bad_rows)
     total = table.num_rows + len(bad_rows)
-    rows = np.arange(1, total + 1, dtype=np.int64)
+    rows: NDArray[np.int64] = np.arange(1, total + 1, dtype=np.int64)
     if bad_rows:
         rows = np.setdiff1d(rows, np.array([r for r, _ in bad_rows], dtype=np.int64)).astype(
             np.int64
