@@ -4,6 +4,9 @@ Each input batch is one callback; the commands it queued leave at once as one
 OrderCommandBatch per symbol, carrying the input's hop stamps plus ours (Receive, Publish), so
 the tick-to-order path is measurable hop by hop. Offsets are committed after the orders are
 flushed: a crash re-runs a callback rather than losing an order decision.
+
+Several strategy runs share the runner (runs.py): the `--strategy` one is run "main", more are
+created through the control API (control_api.py), which also serves /metrics and the probes.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from minihft.runtime.cli import common_arguments, make_config
 from minihft.runtime.replay import symbol_key
 from minihft.schema.HopPoint import HopPoint
 from minihft.schema.Stage import Stage
-from minihft.strategy import STRATEGIES, Strategy, StrategyContext
-from pydantic import Field
+from minihft.services.strategy_runner.control_api import ApiService, create_app
+from minihft.services.strategy_runner.runs import RunRegistry, RunSpec
+from minihft.strategy import STRATEGIES, Strategy
+from pydantic import Field, SecretStr
 
 NAME = "strategy_runner"
 
@@ -33,17 +38,25 @@ class StrategyRunnerConfig(ServiceConfig):
     account: int = Field(1, ge=1, description="account of our orders; reports are filtered on it")
     commit_interval_s: float = Field(0.1, gt=0)
     partitions: int = Field(4, ge=1)
+    control_token: SecretStr | None = Field(
+        None, description="bearer token of the control API's state-changing endpoints"
+    )
 
 
 class Runner:
     """The per-message logic, separate from the loop so tests can drive it on InProcBus."""
 
-    def __init__(self, svc: Service, strategy: Strategy, account: int) -> None:
+    def __init__(self, svc: Service, strategy: str | Strategy, account: int) -> None:
         self.svc = svc
-        self.strategy = strategy
-        self.ctx = StrategyContext(
-            svc.clock, svc.log, account=account, order_id_base=(svc.config.instance + 1) << 40
-        )
+        self.account = account
+        self.registry = RunRegistry(
+            svc.clock, svc.log, svc.metrics, account=account,
+            order_id_base=(svc.config.instance + 1) << 40,
+        )  # fmt: skip
+        name = strategy if isinstance(strategy, str) else strategy.name
+        inst = None if isinstance(strategy, str) else strategy
+        with self.registry.lock:  # its on_start orders leave with start()
+            self.registry.create(RunSpec(name), run_id="main", strategy=inst)
         self.seq: dict[int, int] = {}
         m = svc.metrics
         self.books = m.counter("book_updates", "total", "md.book updates handed to the strategy")
@@ -55,7 +68,11 @@ class Runner:
         self.topics = svc.topics
 
     def start(self) -> None:
-        self.strategy.on_start(self.ctx)
+        with self.registry.lock:
+            self._send(None, None)
+
+    def flush(self) -> None:
+        """Publishes what the control API queued (cancels, a new run's first orders)."""
         self._send(None, None)
 
     def handle(self, msg: Message) -> None:
@@ -63,25 +80,31 @@ class Runner:
         if msg.topic == self.topics.md_book:
             batch = codec.decode(msg.value, codec.MD_BOOK)
             self.books.inc(len(batch.records))
-            self.strategy.on_book(self.ctx, batch.symbol_id, batch.records)
+            with self.registry.lock:
+                self.registry.on_book(batch.symbol_id, batch.records)
+                self._send(batch, recv)
         elif msg.topic == self.topics.exec_reports:
             batch = codec.decode(msg.value, codec.EXEC_REPORTS)
-            ours = batch.records[batch.records["account"] == self.ctx.account]
+            ours = batch.records[batch.records["account"] == self.account]
             if len(ours) == 0:
                 return
             self.reports.inc(len(ours))
-            self.strategy.on_fill(self.ctx, batch.symbol_id, ours)
-        else:
-            return
-        self._send(batch, recv)
+            with self.registry.lock:
+                self.registry.on_reports(batch.symbol_id, ours)
+                self._send(batch, recv)
 
     def on_idle(self) -> None:
-        for token in self.ctx.due_timers():
-            self.strategy.on_timer(self.ctx, token)
-        self._send(None, None)
+        with self.registry.lock:
+            self.registry.on_idle()
+            self._send(None, None)
+
+    def stop(self) -> None:
+        with self.registry.lock:
+            self.registry.stop_all()
+            self._send(None, None)
 
     def _send(self, cause: codec.Batch | None, recv: int | None) -> None:
-        commands = self.ctx.take_commands()
+        commands = self.registry.take_commands()
         if not commands:
             return
         inst = self.svc.config.instance
@@ -103,7 +126,10 @@ class Runner:
 def run(cfg: StrategyRunnerConfig, *, bus: Bus | None = None, clock: Clock | None = None) -> int:
     if cfg.strategy not in STRATEGIES:
         raise SystemExit(f"unknown strategy {cfg.strategy!r}; known: {', '.join(STRATEGIES)}")
-    svc = Service(NAME, cfg, bus=bus, clock=clock, profile="latency")
+    svc = ApiService(NAME, cfg, bus=bus, clock=clock, profile="latency")
+    runner = Runner(svc, cfg.strategy, cfg.account)
+    token = cfg.control_token.get_secret_value() if cfg.control_token else None
+    svc.app = create_app(svc, runner.registry, runner.flush, token)
     svc.start()
     try:
         t = svc.topics
@@ -116,14 +142,12 @@ def run(cfg: StrategyRunnerConfig, *, bus: Bus | None = None, clock: Clock | Non
                 svc.log.warning("cannot create topics yet", extra={"fields": {"error": str(exc)}})
                 svc.beat()
                 svc.stopped_after(1.0)
-        runner = Runner(svc, STRATEGIES[cfg.strategy](), cfg.account)
         runner.start()
         consumer = svc.bus.subscribe([t.md_book, t.exec_reports], svc.group)
         code = svc.consume(
             consumer, runner.handle, commit_interval_s=cfg.commit_interval_s, on_idle=runner.on_idle
         )
-        runner.strategy.on_stop(runner.ctx)
-        runner._send(None, None)
+        runner.stop()
         svc.bus.flush(10.0)
         return code
     finally:

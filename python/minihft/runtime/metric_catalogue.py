@@ -30,7 +30,10 @@ DOC = ROOT / "docs" / "metrics-catalogue.md"
 
 # The last word of every metric name. Counters end in `total`; a gauge or histogram names its
 # unit (a rate is `per_second`, a flag `bool`, a count of things the thing counted).
-UNITS = ("total", "seconds", "ns", "bool", "per_second", "messages", "items", "bytes", "ratio")
+UNITS = (
+    "total", "seconds", "ns", "bool", "per_second", "messages", "items", "bytes", "ratio",
+    "shares", "bps", "dollars",
+)  # fmt: skip
 KINDS = ("counter", "gauge", "histogram")
 # lob_engine gauges that predate the naming rule; new names must follow it.
 LEGACY_NAMES = frozenset({"minihft_lob_engine_books", "minihft_lob_engine_levels"})
