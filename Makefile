@@ -72,6 +72,10 @@ bench: build ## benchmarks, one JSON line each
 	@$(VENV)/bin/minihft bench book
 	@$(VENV)/bin/minihft bench match
 
+.PHONY: profile
+profile: $(INSTALLED) service ## callgrind (C++ core) + py-spy (services on the sample via Kafka) -> profiling/reports/<date>/
+	bash profiling/profile.sh
+
 lint: $(INSTALLED) ## ruff, mypy, clang-format (check only)
 	$(VENV)/bin/ruff check python services tests
 	$(VENV)/bin/ruff format --check python services tests
