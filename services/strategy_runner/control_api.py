@@ -206,7 +206,10 @@ def create_app(svc: Service, registry: RunRegistry, flush: Flush, token: str | N
 
     @app.post(
         "/runs", status_code=201, tags=["runs"], dependencies=[Auth],
-        responses={**ERRORS, 409: {"model": Problem, "description": "too many runs"}},
+        responses={
+            **ERRORS, 400: {"model": Problem, "description": "body is not JSON"},
+            409: {"model": Problem, "description": "too many runs"},
+        },
     )  # fmt: skip
     def create_run(req: CreateRun) -> RunView:
         lim = req.risk
