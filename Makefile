@@ -21,6 +21,7 @@ $(INSTALLED): pyproject.toml requirements.lock
 	@command -v cmake >/dev/null && command -v ninja >/dev/null || { apt-get update -qq && apt-get install -y -qq cmake ninja-build g++; }
 	@test -f /usr/lib/x86_64-linux-gnu/cmake/GTest/GTestConfig.cmake || { apt-get update -qq && apt-get install -y -qq libgtest-dev; }
 	@pkg-config --exists rdkafka 2>/dev/null || { apt-get update -qq && apt-get install -y -qq librdkafka-dev pkg-config; }
+	@test -x /usr/bin/chromium && test -x /usr/bin/chromedriver || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
 	test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip==25.3
 	$(PIP) install -q -c requirements.lock $$($(PYTHON_SYS) -c "import tomllib;print(' '.join(tomllib.load(open('pyproject.toml','rb'))['build-system']['requires']))")

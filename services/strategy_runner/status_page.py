@@ -38,11 +38,12 @@ def _row(r: Any) -> str:
         if m.target_qty
         else f"{m.filled_qty:,} filled"
     )
+    parent = f"{r.side} {r.qty:,} @ sym {r.symbol_id}" if r.qty else "-"
     cells = [
         f'<td class="l run-id">{escape(r.id)}</td>',
         f'<td class="l">{escape(r.strategy)}</td>',
         f'<td class="l"><span class="state {escape(r.state)}">{escape(r.state)}</span></td>',
-        f'<td class="l">{r.side} {r.qty:,} @ sym {r.symbol_id}</td>',
+        f'<td class="l">{parent}</td>',
         f'<td class="l progress">{progress}</td>',
         f"<td>{m.position:,}</td>",
         f"<td>{_num(m.avg_price / 1e4 if m.avg_price is not None else None, '{:,.4f}')}</td>",
