@@ -25,6 +25,7 @@ from minihft.strategy.algos import (
     Vwap,
     cumulative_targets,
     slice_edges,
+    time_of_day_profile,
     volume_profile,
 )
 from minihft.strategy.risk import RiskChecker, RiskLimits
@@ -83,6 +84,16 @@ def test_volume_profile_uses_only_the_window_before_start() -> None:
     assert w.tolist() == [0.5, 0.5] and info["source"] == "uniform"
     w, info = volume_profile(ts, qty, 100, 200, 2, min_volume=1, data_start_ns=5)
     assert w.tolist() == [0.5, 0.5] and "before start" in info["reason"]
+
+
+def test_time_of_day_profile_uses_the_same_clock_window_of_other_data() -> None:
+    # window [100, 200) in 2 slices: the other data has 3000 in [100, 150), 1000 in [150, 200)
+    ts = [50, 120, 140, 160, 250]
+    qty = [10**6, 1000, 2000, 1000, 10**6]  # outside the window's time of day: unused
+    w, info = time_of_day_profile(ts, qty, 100, 200, 2, shrink=0.0, min_volume=1)
+    assert w.tolist() == pytest.approx([0.75, 0.25]) and info["volume"] == 4000
+    w, info = time_of_day_profile(ts, qty, 100, 200, 2, min_volume=5000)
+    assert w.tolist() == [0.5, 0.5] and info["source"] == "uniform"
 
 
 def test_twap_posts_at_touch_and_crosses_each_slice_end() -> None:

@@ -34,6 +34,7 @@ from minihft.strategy.algos import (
     Pov,
     Twap,
     Vwap,
+    time_of_day_profile,
     volume_profile,
 )
 from minihft.strategy.base import Strategy, StrategyContext
@@ -180,8 +181,15 @@ class RunResult:
         }
 
 
-def make_algo(name: str, spec: ParentSpec, data: MarketData, slices: int = 10) -> ExecAlgo:
-    """Built-in algorithms by name. VWAP's profile uses only prints before spec.start_ns."""
+def make_algo(
+    name: str,
+    spec: ParentSpec,
+    data: MarketData,
+    slices: int = 10,
+    profile: MarketData | None = None,
+) -> ExecAlgo:
+    """Built-in algorithms by name. VWAP's profile uses only prints before spec.start_ns, or,
+    with `profile`, that data's prints at the window's time of day (docs/backtest.md)."""
     if name == "twap":
         return Twap(spec, slices=slices)
     if name == "twap_aggr":
@@ -190,6 +198,13 @@ def make_algo(name: str, spec: ParentSpec, data: MarketData, slices: int = 10) -
         return Naive(spec)
     if name == "pov":
         return Pov(spec, rate=0.1)
+    if name == "vwap" and profile is not None:
+        w, info = time_of_day_profile(
+            profile.tape.ts, profile.tape.qty, spec.start_ns, spec.end_ns, slices
+        )
+        algo = Vwap(spec, weights=w)
+        algo.stats.notes.append(f"profile: {info['source']} {Path(profile.path).name}")
+        return algo
     if name == "vwap":
         before = data.tape.ts < spec.start_ns
         w, info = volume_profile(
@@ -309,6 +324,7 @@ def run_parent(
     config: BacktestConfig = DEFAULT_CONFIG,
     limits: RiskLimits = DEFAULT_LIMITS,
     slices: int = 10,
+    profile: MarketData | None = None,
 ) -> RunResult:
     if req.start_ns < data.start_ns or req.end_ns > data.end_ns:
         raise ValueError(
@@ -320,7 +336,7 @@ def run_parent(
     i1 = int(np.searchsorted(ts, req.end_ns + 2 * SETTLE_NS, side="right"))
     bt = Backtester.from_lobster(data.events[i0:i1].copy(), data.depth[i0:i1], config)
     spec = ParentSpec(0, req.side, req.qty, req.start_ns, req.end_ns, req.limit_price)
-    algo = make_algo(strategy, spec, data, slices)
+    algo = make_algo(strategy, spec, data, slices, profile)
     risk = RiskChecker(limits)
     reps, extras, cmds, wakes = drive(bt, algo, req.start_ns, req.end_ns, risk=risk)
     is_fill = reps["type"] == ExecType.ORDER_FILLED

@@ -69,14 +69,20 @@ class Job:
     config: BacktestConfig
     limits: RiskLimits
     slices: int
+    profile_path: str | None = None  # VWAP time-of-day profile from this file, if given
 
 
 def run_job(job: Job) -> list[RunResult]:
     data = cached(job.path)
-    return [
-        run_parent(data, job.request, s, config=job.config, limits=job.limits, slices=job.slices)
-        for s in job.strategies
-    ]
+    prof = cached(job.profile_path) if job.profile_path else None
+    out = []
+    for s in job.strategies:
+        r = run_parent(
+            data, job.request, s, config=job.config, limits=job.limits, slices=job.slices,
+            profile=prof,
+        )  # fmt: skip
+        out.append(r)
+    return out
 
 
 def windows(first_ns: int, last_end_ns: int, length_ns: int, step_ns: int) -> list[tuple[int, int]]:
@@ -98,6 +104,7 @@ def make_jobs(
     config: BacktestConfig = DEFAULT_CONFIG,
     limits: RiskLimits = DEFAULT_LIMITS,
     slices: int = 10,
+    profile_path: str | None = None,
 ) -> list[Job]:
     """files: symbol -> message file. Order: symbol, window, side, size."""
     jobs = []
@@ -106,7 +113,9 @@ def make_jobs(
             for side in sides:
                 for qty in sizes:
                     req = ParentRequest(sym, side, qty, start, end)
-                    jobs.append(Job(path, req, tuple(strategies), config, limits, slices))
+                    jobs.append(
+                        Job(path, req, tuple(strategies), config, limits, slices, profile_path)
+                    )
     return jobs
 
 
@@ -209,6 +218,7 @@ def meta_for(
         "parents": len(jobs),
         "strategies": list(jobs[0].strategies) if jobs else [],
         "slices": jobs[0].slices if jobs else None,
+        "vwap_profile": Path(jobs[0].profile_path).name if jobs and jobs[0].profile_path else None,
         "config": replace(config, seed=seed).as_dict(),
         "risk_limits": limits.as_dict(),
         "times": "ns after midnight of the data's day (LOBSTER: exchange local time)",

@@ -51,6 +51,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("--strategy", default=DEFAULT_STRATEGIES, help=f"comma list of {ALGOS}")
     p.add_argument("--slices", type=int, default=10, help="slices of TWAP/VWAP")
+    p.add_argument(
+        "--vwap-profile", default=None, metavar="FILE",
+        help="VWAP volume profile from this LOBSTER message file's prints at the same time of "
+        "day (another day; default: the window before start, see docs/backtest.md)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="latency jitter seed")
     p.add_argument("--bus", choices=["inproc", "kafka"], default="inproc")
     p.add_argument("--lockstep", action="store_true", help="(kafka bus) lock-step replay")
@@ -76,6 +81,12 @@ def _files(paths: list[str], symbols: list[str]) -> dict[str, str]:
                 raise ValueError(f"--data: {p}: no such file")
         out[sym] = sorted(hits)[-1]
     return out
+
+
+def _profile(path: str | None) -> str | None:
+    if path is not None and not Path(path).is_file():
+        raise ValueError(f"--vwap-profile: {path}: no such file")
+    return path
 
 
 def _kafka_refused(args: argparse.Namespace) -> bool:
@@ -106,7 +117,7 @@ def run_backtest(args: argparse.Namespace) -> int:
         config = replace(inprocess.DEFAULT_CONFIG, seed=args.seed)
         job = sweep.Job(
             files[args.symbol], req, tuple(strategies), config, inprocess.DEFAULT_LIMITS,
-            args.slices,
+            args.slices, _profile(args.vwap_profile),
         )  # fmt: skip
         t0 = time.perf_counter()
         results = sweep.run_job(job)
@@ -149,12 +160,13 @@ def run_sweep(args: argparse.Namespace) -> int:
             raise ValueError(f"no {args.window}-minute window fits in {args.first}-{args.last}")
         sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
         sides = [Side.BUY if s.strip() == "buy" else Side.SELL for s in args.sides.split(",")]
+        profile = _profile(args.vwap_profile)
     except ValueError as e:
         print(f"minihft sweep: {e}", file=sys.stderr)
         return 2
     return sweep_main(
         files, spans, sides, sizes, strategies, args.out, seed=args.seed, slices=args.slices,
-        workers=args.workers, report_parents=args.report_parents,
+        workers=args.workers, report_parents=args.report_parents, profile_path=profile,
     )  # fmt: skip
 
 
@@ -170,12 +182,16 @@ def sweep_main(
     slices: int = 10,
     workers: int = 2,
     report_parents: int = 8,
+    profile_path: str | None = None,
 ) -> int:
     from minihft.analytics import format_table
     from minihft.backtest import inprocess, sweep
 
     config = replace(inprocess.DEFAULT_CONFIG, seed=seed)
-    jobs = sweep.make_jobs(files, spans, sides, sizes, strategies, config=config, slices=slices)
+    jobs = sweep.make_jobs(
+        files, spans, sides, sizes, strategies, config=config, slices=slices,
+        profile_path=profile_path,
+    )  # fmt: skip
     print(
         f"sweep: {len(jobs)} parent orders x {len(strategies)} strategies "
         f"({', '.join(files)}; {len(spans)} windows {sweep.fmt_clock(spans[0][0])}-"

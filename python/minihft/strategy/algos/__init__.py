@@ -2,7 +2,12 @@
 
 from minihft.strategy.algos.algos import AggressiveTwap, Naive, Pov, SlicedAlgo, Twap, Vwap
 from minihft.strategy.algos.base import ExecAlgo, ParentSpec
-from minihft.strategy.algos.schedules import cumulative_targets, slice_edges, volume_profile
+from minihft.strategy.algos.schedules import (
+    cumulative_targets,
+    slice_edges,
+    time_of_day_profile,
+    volume_profile,
+)
 
 ALGOS = ("twap", "twap_aggr", "vwap", "pov", "naive")
 
@@ -18,5 +23,6 @@ __all__ = [
     "Vwap",
     "cumulative_targets",
     "slice_edges",
+    "time_of_day_profile",
     "volume_profile",
 ]

@@ -71,3 +71,32 @@ def volume_profile(
     shares = per / per.sum()
     info["volume"] = vol
     return (1.0 - shrink) * shares + shrink * uniform, info
+
+
+def time_of_day_profile(
+    tape_ts: npt.ArrayLike,
+    tape_qty: npt.ArrayLike,
+    start_ns: int,
+    end_ns: int,
+    n: int,
+    *,
+    shrink: float = 0.5,
+    min_volume: int = 1000,
+) -> tuple[F64, dict[str, Any]]:
+    """Slice weights for [start, end) from ANOTHER day or symbol's prints at the same time of
+    day (ts in ns after midnight). Clean when it is another day; the same day's other symbol
+    shares the market-wide volume timing of the evaluated window (a mild lookahead), so that
+    choice is for comparison, not for claims."""
+    ts = np.asarray(tape_ts, dtype=np.int64)
+    q = np.asarray(tape_qty, dtype=np.int64)
+    sel = (ts >= start_ns) & (ts < end_ns)
+    uniform = np.full(n, 1.0 / n)
+    vol = int(q[sel].sum())
+    info: dict[str, Any] = {"source": "time of day from profile data", "volume": vol}
+    if vol < min_volume:
+        info.update(source="uniform", reason=f"only {vol} shares in the profile data window")
+        return uniform, info
+    edges = slice_edges(start_ns, end_ns, n)
+    idx = np.clip(np.searchsorted(edges, ts[sel], side="right") - 1, 0, n - 1)
+    per = np.bincount(idx, weights=q[sel].astype(np.float64), minlength=n)
+    return (1.0 - shrink) * per / per.sum() + shrink * uniform, info
