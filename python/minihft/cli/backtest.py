@@ -207,6 +207,7 @@ def sweep_main(
     el = time.perf_counter() - t0
     meta = sweep.meta_for(jobs, config, inprocess.DEFAULT_LIMITS, seed)
     t1 = time.perf_counter()
+    print(f"writing results.json and report.html ({report_parents} parents plotted)...", flush=True)
     comparison, rj, rh = sweep.write_outputs(out, results, meta, max_report_parents=report_parents)
     incomplete = sum(r.status["state"] != "complete" for r in results)
     print(format_table(comparison))
