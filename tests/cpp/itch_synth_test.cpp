@@ -108,3 +108,43 @@ TEST(ItchSynth, SmallestBudgetIsDirectoryAndSessionMarks) {
   EXPECT_TRUE(out.events.empty());
   EXPECT_EQ(out.stock_directory.size(), 3u);
 }
+
+// Spread buckets: the pooled table only ever joins the touch, the bucket from 2 ticks improves by
+// one and the bucket from 3 ticks rests 7 behind, so each add's price follows the spread it saw.
+TEST(ItchSynth, LimitOffsetsFollowTheSpreadBucket) {
+  auto p = params(5, 20'000, 2);
+  p.offset_ticks = {0,
+                    0,
+                    0,
+                    itch::kMarketable - 150,
+                    itch::kMarketable,
+                    itch::kSpreadBucket - 2,
+                    -1,
+                    itch::kSpreadBucket - 3,
+                    7};
+  const auto bytes = generate(p, 1 << 16);
+  itch::Output out;
+  itch::Counters c;
+  itch::decode(bytes.data(), bytes.size(), 0, itch::OnError::Stop, out, c);
+  BookBuilder books(64);
+  size_t seen[4] = {0, 0, 0, 0};  // adds checked at spread 1, 2, >= 3, and the aggressors' runs
+  for (const auto& e : out.events) {
+    const auto* b = books.book(e.symbol_id);
+    const auto* bid = b ? b->best(Side::Buy) : nullptr;
+    const auto* ask = b ? b->best(Side::Sell) : nullptr;
+    if (e.type == static_cast<uint8_t>(minihft::MdEventType::Add) && bid && ask) {
+      const int64_t spread = (ask->price - bid->price) / p.tick;
+      const bool buy = e.side == static_cast<uint8_t>(Side::Buy);
+      const int64_t behind = (buy ? bid->price - e.price : e.price - ask->price) / p.tick;
+      const int64_t want = spread == 1 ? 0 : spread == 2 ? -1 : 7;
+      ASSERT_EQ(behind, want) << "spread " << spread;
+      ++seen[std::min<int64_t>(spread, 3) - 1];
+    }
+    if (e.type == static_cast<uint8_t>(minihft::MdEventType::Execute)) ++seen[3];
+    ASSERT_EQ(books.apply(e), ErrorCode::Ok);
+  }
+  EXPECT_GT(seen[0], 0u);
+  EXPECT_GT(seen[1], 0u);
+  EXPECT_GT(seen[2], 0u);
+  EXPECT_GT(seen[3], 0u);  // the marks did not dilute or break the marketable entries
+}

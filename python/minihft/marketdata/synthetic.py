@@ -15,10 +15,10 @@ fills about one 6.5 hour session; `flow_stats(..., time_scale=...)` divides it b
 Everything is labelled synthetic: the file name must say so and a `.meta.json` sidecar records
 `"synthetic": true`, the seed and the fit.
 
-Known gap: executions hit the order whose lifetime ends, not the touch, so nothing widens a
-spread once adds have closed it: generated spreads are one tick almost always (LOBSTER: median
-18 ticks), orders rarely land inside the spread (offset p10 0 vs -2) and more join the touch
-(about 35% vs 17%). `FlowStats.summary()` reports spreads so the gap stays visible.
+Known gaps (model v4): no drift of the mid, and one pooled fit for two tickers whose spreads
+differ by 2x, so generated spreads are wider in the tail than LOBSTER's (p90 ~49 vs 39 ticks at
+400k messages, 40 symbols, seed 11) and delete lifetimes ~27% shorter. `FlowStats.summary()`
+reports spreads so the gap stays visible.
 """
 
 from __future__ import annotations
@@ -50,6 +50,10 @@ DISCRETE = 4096  # table size for the discrete draws (offsets, sizes)
 MAX_EXECS = 16
 CANCEL_ALL = True  # see _fate
 KMARKETABLE = -1_000_000_000  # kMarketable in synth.hpp: offset entries at or below are aggressors
+KSPREAD_BUCKET = -2_000_000_000_000  # kSpreadBucket in synth.hpp: marks a spread bucket's table
+# Lower bounds (ticks) of the spread buckets limit offsets are fitted in: the sample's adds
+# improve far deeper into wide spreads (p10 -19 ticks above 64 vs -1 below 17).
+SPREAD_BUCKETS = (1, 2, 3, 5, 9, 17, 33, 65)
 # Not observable in LOBSTER (no MPIDs, no printable flag): small fixed shares, documented as such.
 P_ATTRIBUTED = 0.03
 P_EXEC_AT_PRICE = 0.02
@@ -93,6 +97,8 @@ class FlowStats:
     aggr_execs: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     aggr_qty: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     aggr_sweep: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))  # took all
+    # spread (ticks) just before each of `offsets`' adds; 0 when a side was empty
+    offset_spreads: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     n_limit_arrivals: int = 0  # adds that are not the add half of a replace
     messages_per_arrival: float = 1.0  # book messages (a replace is one) per incoming order
 
@@ -192,6 +198,8 @@ def flow_stats(
     buy = is_add & (side == int(Side.BUY)) & (bid > 0)
     sell = is_add & (side == int(Side.SELL)) & (ask > 0)
     offsets = np.concatenate([(bid[buy] - price[buy]) // tick, (price[sell] - ask[sell]) // tick])
+    spread_before = np.where((bid > 0) & (ask > 0), (ask - bid) // tick, 0)
+    offset_spreads = np.concatenate([spread_before[buy], spread_before[sell]])
     # Offset class of every new order (A/F or the new half of a U): 0 inside the spread, 1 at the
     # touch, 2 behind it or with its side empty. Fates and lifetimes are fitted per class.
     is_buy = side == int(Side.BUY)
@@ -250,6 +258,7 @@ def flow_stats(
     return FlowStats(
         mix=mix,
         offsets=offsets.astype(np.int64),
+        offset_spreads=offset_spreads.astype(np.int64),
         sizes=ev["qty"][is_add].astype(np.int64),
         arrivals_ns=arrivals,
         life_delete_ns=life[deleted],
@@ -287,6 +296,7 @@ def merge(stats: list[FlowStats]) -> FlowStats:
             k: float(sum(wi * s.mix[k] for wi, s in zip(w, stats, strict=True))) for k in MIX_KEYS
         },
         offsets=np.concatenate([s.offsets for s in stats]),
+        offset_spreads=np.concatenate([s.offset_spreads for s in stats]),
         sizes=np.concatenate([s.sizes for s in stats]),
         arrivals_ns=np.concatenate([s.arrivals_ns for s in stats]),
         life_delete_ns=np.concatenate([s.life_delete_ns for s in stats]),
@@ -373,6 +383,20 @@ def incoming_table(f: FlowStats, n: int = DISCRETE) -> list[int]:
     return _table(f.offsets, n - len(agg), True) + agg
 
 
+def spread_bucket_tables(f: FlowStats, n: int = DISCRETE) -> list[int]:
+    """Limit offsets by the spread they were drawn at, in-band after the incoming table: a
+    KSPREAD_BUCKET - lo mark, then that bucket's table (empty when the sample has no add there;
+    the generator then falls back to the pooled table)."""
+    out: list[int] = []
+    his = (*SPREAD_BUCKETS[1:], np.iinfo(np.int64).max)
+    for lo, hi in zip(SPREAD_BUCKETS, his, strict=True):
+        x = f.offsets[(f.offset_spreads >= lo) & (f.offset_spreads < hi)]
+        out.append(KSPREAD_BUCKET - lo)
+        if len(x):
+            out += _table(x, n, True)
+    return out
+
+
 def messages_per_arrival(f: FlowStats) -> float:
     """Frames per incoming order (limit or marketable) in the fitted sample."""
     return f.messages_per_arrival
@@ -425,7 +449,7 @@ def params(
         "p_exec_at_price": P_EXEC_AT_PRICE,
         "exec_count_cdf": [float(v) for v in np.cumsum(counts) / max(1, counts.sum())],
         "arrival_ns": _table(f.arrivals_ns, QUANTILES, False),
-        "offset_ticks": incoming_table(f),
+        "offset_ticks": incoming_table(f) + spread_bucket_tables(f),
         "sizes": _table(f.sizes, DISCRETE, True),
         "spread_ticks": _table(f.spreads, DISCRETE, True),
         "symbols": symbol_names(symbols),
@@ -435,7 +459,7 @@ def params(
 
 
 # Bumped whenever the model changes, so cached default days under build/ are not reused stale.
-MODEL_VERSION = 3
+MODEL_VERSION = 4
 
 
 def default_path(messages: int, symbols: int, seed: int, out_dir: Path) -> Path:

@@ -23,6 +23,17 @@ constexpr int64_t kMaxPrice = 4'000'000'000;
 }  // namespace
 
 SynthGenerator::SynthGenerator(SynthParams p) : p_(std::move(p)) {
+  const auto mark = std::find_if(p_.offset_ticks.begin(), p_.offset_ticks.end(),
+                                 [](int64_t v) { return v <= kSpreadBucket; });
+  for (auto it = mark; it != p_.offset_ticks.end(); ++it) {
+    if (*it <= kSpreadBucket) {
+      bucket_lo_.push_back(kSpreadBucket - *it);
+      bucket_.emplace_back();
+    } else {
+      bucket_.back().push_back(*it);
+    }
+  }
+  p_.offset_ticks.erase(mark, p_.offset_ticks.end());
   uint64_t x = p_.seed;
   for (auto& s : s_) s = splitmix(x);
   const size_t k = p_.symbols.size();
@@ -99,12 +110,28 @@ int64_t SynthGenerator::price_for(uint32_t sym, Side side, int64_t off, int& cls
   return std::clamp<int64_t>(px, side == Side::Buy ? tick : 2 * tick, kMaxPrice);
 }
 
-// Offset of a limit order: the table without its marketable entries, truncated where the book
-// would lock or cross. The same-side touch (offset 0) is always valid, so the loop is bounded.
+// Limit offsets for the current spread of sym: its bucket's, or the pooled table when a side
+// is empty or no bucket covers the spread.
+const std::vector<int64_t>& SynthGenerator::limit_table(uint32_t sym) const {
+  const OrderBook& b = *books_[sym];
+  const OrderBook::Level* bid = b.best(Side::Buy);
+  const OrderBook::Level* ask = b.best(Side::Sell);
+  if (bid == nullptr || ask == nullptr || bucket_lo_.empty()) return p_.offset_ticks;
+  const int64_t spread = (ask->price - bid->price) / p_.tick;
+  const auto it = std::upper_bound(bucket_lo_.begin(), bucket_lo_.end(), spread);
+  if (it == bucket_lo_.begin()) return p_.offset_ticks;
+  const auto& t = bucket_[static_cast<size_t>(it - bucket_lo_.begin() - 1)];
+  return t.empty() ? p_.offset_ticks : t;
+}
+
+// Offset of a limit order: the spread's table without marketable entries, truncated where the
+// book would lock or cross. The same-side touch (offset 0) is always valid, so the loop is
+// bounded.
 int64_t SynthGenerator::limit_offset(uint32_t sym, Side side) {
   int cls = 0;
+  const std::vector<int64_t>& table = limit_table(sym);
   for (int i = 0; i < 64; ++i) {
-    const int64_t off = pick(p_.offset_ticks);
+    const int64_t off = pick(table);
     if (off > kMarketable && price_for(sym, side, off, cls) >= 0) return off;
   }
   return 0;
@@ -177,7 +204,9 @@ void SynthGenerator::step() {
       } else {
         const Side side = uni() < p_.p_buy ? Side::Buy : Side::Sell;
         int cls = 2;
-        e.price = price_for(sym, side, draw, cls);
+        const std::vector<int64_t>& table = limit_table(sym);
+        const int64_t off = &table == &p_.offset_ticks ? draw : pick(table);
+        e.price = off > kMarketable ? price_for(sym, side, off, cls) : -1;
         if (e.price < 0) e.price = price_for(sym, side, limit_offset(sym, side), cls);
         e.type = static_cast<uint8_t>(MdEventType::Add);
         e.order_id = next_ref_++;

@@ -3,7 +3,7 @@
 // appends whole frames to a caller buffer, so a day of any size streams in constant memory
 // (apart from the resting orders the flow itself leaves in the books).
 //
-// Model (v3), per symbol k with time dilation scale[k] (1 = as active as the fitted sample):
+// Model (v4), per symbol k with time dilation scale[k] (1 = as active as the fitted sample):
 //  - arrivals of incoming orders: inter-arrival times drawn from `arrival_ns`, times scale[k];
 //    each arrival draws one entry of `offset_ticks`, followed with p_hidden by a P (hidden
 //    print at the touch);
@@ -12,7 +12,10 @@
 //    (never past it), one E (or C with p_exec_at_price) per resting order it touches, the last
 //    one possibly partially, all at one timestamp;
 //  - any other entry is a limit order (A, F with p_attributed) priced that many ticks behind
-//    its same-side touch (<0: inside the spread). A draw that would lock or cross the book is
+//    its same-side touch (<0: inside the spread). With spread buckets in the table (see
+//    kSpreadBucket) and both sides shown, the offset is drawn again from the bucket of the
+//    current spread: in the sample wide spreads draw deep improvements, which keeps them from
+//    staying wide. A draw that would lock or cross the book is
 //    drawn again, so the improvement a spread allows follows the fitted table truncated at it;
 //    an empty side starts a sampled spread (`spread_ticks`) from the opposite touch, or half of
 //    one from the last mid. Sizes come from `sizes`;
@@ -40,6 +43,10 @@ namespace minihft::feed::itch {
 
 // offset_ticks entries at or below this are marketable orders (size encoded, see above).
 inline constexpr int64_t kMarketable = -1'000'000'000;
+// An offset_ticks entry kSpreadBucket - lo (lo >= 1) ends the pooled incoming table and starts
+// the limit offsets drawn while the spread is at least lo ticks (up to the next such mark).
+// In-band so the binding's schema stays one flat table.
+inline constexpr int64_t kSpreadBucket = -2'000'000'000'000;
 
 struct SynthParams {
   uint64_t seed = 1;
@@ -98,6 +105,7 @@ class SynthGenerator {
   int64_t pick(const std::vector<int64_t>& q);
   int64_t price_for(uint32_t sym, Side side, int64_t off, int& cls);
   int64_t limit_offset(uint32_t sym, Side side);
+  const std::vector<int64_t>& limit_table(uint32_t sym) const;
   void plan(uint32_t sym, uint64_t ref, int64_t t, int cls);
   void aggress(uint32_t sym, int64_t t, int64_t qty);
   void emit(const MdEvent& e);
@@ -105,6 +113,8 @@ class SynthGenerator {
   void step();
 
   SynthParams p_;
+  std::vector<int64_t> bucket_lo_;  // ascending spread lower bounds, ticks
+  std::vector<std::vector<int64_t>> bucket_;
   uint64_t s_[4]{};
   std::vector<std::unique_ptr<OrderBook>> books_;
   std::vector<int64_t> last_mid_;
