@@ -24,19 +24,26 @@ struct Config {
   int instance = 0;              // replica number: hop stamp `instance`, transactional id
   int depth = 10;                // levels per side in BookUpdate (at most 10, the schema's)
   bool conflate = true;          // under load send only the latest book per symbol
-  int commit_interval_ms = 50;   // transaction length: latency of exec reports vs broker load
-  int linger_ms = 1;
+  // "idempotent": outputs sent at once, de-duplicated on restart from the output tails;
+  // "transactional": outputs visible at each commit (see kafka_io.hpp).
+  std::string delivery = "idempotent";
+  int commit_interval_ms = 50;  // transactional: transaction length; idempotent: offset commits
+  int linger_ms = 0;
   int in_ring = 8192;     // consumed messages between consumer and engine threads
   int out_ring = 16384;   // output items between engine and producer threads
   int max_outq = 200000;  // librdkafka queue length above which the producer counts as lagging
   int max_symbols = 65536;
+  // Fault injection for tests: once this many output messages are delivered, exit at once as if
+  // killed (no drain, no commit). 0 = off.
+  int crash_after_messages = 0;
 
   std::string help() const {
     return "usage: lob_engine [--bootstrap HOST:PORT] [--topic-prefix P] [--metrics-addr A]\n"
            "  [--metrics-port N] [--group G] [--transactional-id T] [--instance N] [--depth "
            "1..10]\n"
-           "  [--conflate|--no-conflate] [--commit-interval-ms N] [--linger-ms N] [--in-ring N]\n"
-           "  [--out-ring N] [--max-outq N] [--max-symbols N]\n"
+           "  [--conflate|--no-conflate] [--delivery idempotent|transactional]\n"
+           "  [--commit-interval-ms N] [--linger-ms N] [--in-ring N]\n"
+           "  [--out-ring N] [--max-outq N] [--max-symbols N] [--crash-after-messages N]\n"
            "Every flag can also come from MINIHFT_LOB_ENGINE_<FLAG> (upper case, '_' for '-'),\n"
            "which wins over the command line.\n";
   }
@@ -83,12 +90,20 @@ struct Config {
     set["instance"] = num(&instance, 0, 65535);
     set["depth"] = num(&depth, 1, 10);
     set["conflate"] = flag(&conflate);
+    set["delivery"] = [this](const std::string& v) -> std::optional<std::string> {
+      if (v != "idempotent" && v != "transactional") {
+        return "'" + v + "' is not idempotent or transactional";
+      }
+      delivery = v;
+      return std::nullopt;
+    };
     set["commit-interval-ms"] = num(&commit_interval_ms, 1, 60000);
     set["linger-ms"] = num(&linger_ms, 0, 1000);
     set["in-ring"] = num(&in_ring, 2, 1 << 22);
     set["out-ring"] = num(&out_ring, 1024, 1 << 22);
     set["max-outq"] = num(&max_outq, 1, 10000000);
     set["max-symbols"] = num(&max_symbols, 1, 65536);
+    set["crash-after-messages"] = num(&crash_after_messages, 0, 1 << 30);
 
     for (size_t i = 0; i < args.size(); ++i) {
       std::string a = args[i];
@@ -128,6 +143,7 @@ struct Config {
   }
 
   std::string topic(const char* base) const { return topic_prefix + base; }
+  bool transactional() const { return delivery == "transactional"; }
 };
 
 }  // namespace minihft::service

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <tuple>
 
 namespace minihft::service {
 namespace {
@@ -28,7 +29,7 @@ bool same_levels(const BookUpdate& a, const BookUpdate& b) {
 EngineStage::EngineStage(const Config& cfg, const Clock& clock, Metrics& metrics,
                          SpscRing<InMsg>& in, SpscRing<OutItem>& out,
                          const std::atomic<bool>& producer_lagging,
-                         const std::atomic<bool>& replay_reached)
+                         const std::atomic<bool>& replay_reached, Parker& self, Parker& producer)
     : cfg_(cfg),
       clock_(clock),
       m_(metrics),
@@ -36,6 +37,9 @@ EngineStage::EngineStage(const Config& cfg, const Clock& clock, Metrics& metrics
       out_(out),
       producer_lagging_(producer_lagging),
       replay_reached_(replay_reached),
+      self_(self),
+      producer_(producer),
+      emit_replayed_(!cfg.transactional()),
       matcher_(static_cast<uint32_t>(cfg.max_symbols), 1 << 12),
       syms_(static_cast<size_t>(cfg.max_symbols) + 1) {}
 
@@ -62,13 +66,18 @@ OutBegin EngineStage::make_begin(OutTopic topic, const Hops* hops, int64_t recv_
 
 void EngineStage::run(const std::atomic<bool>& input_done) {
   InMsg buf[kPopBatch];
-  unsigned idle = 0;
+  Backoff backoff;
   auto last_gauges = std::chrono::steady_clock::now();
   while (true) {
     flush(false);
     size_t n = 0;
     if (backlog_.size() < kBacklogMax) n = in_.pop_n(buf, kPopBatch);
     for (size_t i = 0; i < n; ++i) handle(buf[i]);
+    if (n != 0) flush(false);
+    if (pushed_) {
+      producer_.wake();
+      pushed_ = false;
+    }
     if (!m_.rebuilt.load(std::memory_order_relaxed) &&
         replay_reached_.load(std::memory_order_acquire) &&
         replayed_ == m_.replay_pushed.load(std::memory_order_acquire)) {
@@ -80,33 +89,37 @@ void EngineStage::run(const std::atomic<bool>& input_done) {
       last_gauges = now;
     }
     if (n != 0) {
-      idle = 0;
+      backoff.reset();
       continue;
     }
     if (input_done.load(std::memory_order_acquire) && in_.empty()) {
-      while (!flush(true)) std::this_thread::sleep_for(std::chrono::microseconds(100));
+      while (!flush(true)) {
+        producer_.wake();
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+      }
+      producer_.wake();
       update_gauges();
       return;
     }
-    // Two cores are shared by the whole stack: spin briefly, then sleep instead of burning one.
-    if (++idle < 64) {
-      std::this_thread::yield();
-    } else {
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
-    }
+    // Held-back output waits for ring space or the producer to catch up: look again soon.
+    const bool waiting = !backlog_.empty() || !pending_syms_.empty();
+    backoff.idle(self_, [this] { return !in_.empty(); }, waiting ? 50 : 1000);
   }
 }
 
 void EngineStage::handle(const InMsg& m) {
   const bool live = !m.replay;
+  const bool emit = live || emit_replayed_;
+  counting_ = live;
   rd_kafka_message_t* msg = m.msg;
   const size_t src = static_cast<size_t>(m.source);
   // Read before a dead letter changes hands: the producer may destroy it at once.
   const auto part = static_cast<size_t>(msg->partition);
   const int64_t next_offset = msg->offset + 1;
+  prov_ = Prov{static_cast<uint8_t>(src), {}, msg->partition, msg->offset, 0, 0};
   if (m.cause != DeadCause::None) {
-    if (live) {
-      inc(m_.dead_letters[src][static_cast<size_t>(m.cause)]);
+    if (live) inc(m_.dead_letters[src][static_cast<size_t>(m.cause)]);
+    if (emit) {
       OutItem it;
       it.kind = OutKind::Dead;
       it.dead = OutDead{msg, m.source, m.cause};
@@ -114,9 +127,9 @@ void EngineStage::handle(const InMsg& m) {
       msg = nullptr;  // the producer owns it now
     }
   } else if (m.source == Source::MdEvents) {
-    process_md(m, live);
+    process_md(m, emit);
   } else {
-    process_orders(m, live);
+    process_orders(m, emit);
   }
   if (live) {
     auto& marks = offsets_[src];
@@ -143,7 +156,7 @@ bool EngineStage::snapshot(SymbolId sym, const MdEvent& e, uint64_t seq, BookUpd
   return true;
 }
 
-void EngineStage::process_md(const InMsg& m, bool live) {
+void EngineStage::process_md(const InMsg& m, bool emit) {
   const auto* batch = schema::GetMdEventBatch(m.data);
   const auto* ev = batch->events();
   const size_t n = ev ? ev->size() : 0;
@@ -158,7 +171,7 @@ void EngineStage::process_md(const InMsg& m, bool live) {
     const bool had_book = builder_.book(e.symbol_id) != nullptr;
     const ErrorCode st = builder_.apply(e);
     if (!had_book && builder_.book(e.symbol_id) != nullptr) book_symbols_.push_back(e.symbol_id);
-    if (live) {
+    if (counting_) {
       inc(m_.md_events[e.type < kMdTypes ? e.type : 0]);
       inc(m_.md_event_status[static_cast<size_t>(st)]);
       if (st == ErrorCode::UnknownOrder) inc(m_.unknown_order_events);
@@ -172,30 +185,40 @@ void EngineStage::process_md(const InMsg& m, bool live) {
     if (same_levels(u, s.last)) continue;
     s.last = u;
     if (!updates_.empty() && cur != e.symbol_id) {
-      emit_books(cur, begin, live);
+      emit_books(cur, begin, emit);
       updates_.clear();
     }
     cur = e.symbol_id;
     updates_.push_back(u);
   }
-  if (!updates_.empty()) emit_books(cur, begin, live);
-  if (live) m_.update_latency.observe(clock_.now_ns() - m.recv_ts);
+  if (!updates_.empty()) emit_books(cur, begin, emit);
+  if (counting_) m_.update_latency.observe(clock_.now_ns() - m.recv_ts);
 }
 
-void EngineStage::emit_books(SymbolId sym, const OutBegin& begin_in, bool live) {
+void EngineStage::emit_books(SymbolId sym, const OutBegin& begin_in, bool emit) {
   SymState& s = state(sym);
-  ++s.book_batches;
-  if (!live) return;
+  // Counted whether emitted or not, so a replay numbers batches and provenance as the first run.
+  const size_t n = updates_.size();
+  const size_t chunks = (n + kMaxOutRecords - 1) / kMaxOutRecords;
+  const uint64_t first_seq = s.book_batches + 1;
+  const uint32_t first_sub = prov_.sub;
+  s.book_batches += chunks;
+  prov_.sub += static_cast<uint32_t>(chunks);
+  if (!emit) return;
   OutBegin begin = begin_in;
   begin.symbol_id = sym;
-  begin.batch_seq = s.book_batches;
-  inc(m_.book_updates, updates_.size());
-  const bool congested = cfg_.conflate && (s.has_pending || !backlog_.empty() ||
+  begin.prov = prov_;
+  if (counting_) inc(m_.book_updates, n);
+  // Any symbol pending holds back every symbol's books, so that per input partition the books
+  // reach an output partition in provenance order (what the idempotent restart relies on).
+  const bool congested = cfg_.conflate && (!pending_syms_.empty() || !backlog_.empty() ||
                                            producer_lagging_.load(std::memory_order_relaxed) ||
-                                           out_.free_space() < updates_.size() + 2);
+                                           out_.free_space() < n + 2 * chunks);
   if (congested) {
-    inc(m_.conflated_updates, updates_.size() - 1 + (s.has_pending ? 1 : 0));
+    if (counting_) inc(m_.conflated_updates, n - 1 + (s.has_pending ? 1 : 0));
     s.pending_begin = begin;
+    s.pending_begin.batch_seq = first_seq + chunks - 1;
+    s.pending_begin.prov.sub = first_sub + static_cast<uint32_t>(chunks) - 1;
     s.pending = updates_.back();
     if (!s.has_pending) {
       s.has_pending = true;
@@ -204,19 +227,24 @@ void EngineStage::emit_books(SymbolId sym, const OutBegin& begin_in, bool live) 
     return;
   }
   OutItem it;
-  it.kind = OutKind::Begin;
-  it.begin = begin;
-  push(it);
-  it.kind = OutKind::Book;
-  for (const BookUpdate& u : updates_) {
-    it.book = u;
+  for (size_t c = 0; c < chunks; ++c) {
+    it.kind = OutKind::Begin;
+    it.begin = begin;
+    it.begin.batch_seq = first_seq + c;
+    it.begin.prov.sub = first_sub + static_cast<uint32_t>(c);
+    push(it);
+    it.kind = OutKind::Book;
+    const size_t end = std::min(n, (c + 1) * kMaxOutRecords);
+    for (size_t i = c * kMaxOutRecords; i < end; ++i) {
+      it.book = updates_[i];
+      push(it);
+    }
+    it.kind = OutKind::End;
     push(it);
   }
-  it.kind = OutKind::End;
-  push(it);
 }
 
-void EngineStage::process_orders(const InMsg& m, bool live) {
+void EngineStage::process_orders(const InMsg& m, bool emit) {
   const auto* batch = schema::GetOrderCommandBatch(m.data);
   const auto* cmds = batch->commands();
   const size_t n = cmds ? cmds->size() : 0;
@@ -228,9 +256,9 @@ void EngineStage::process_orders(const InMsg& m, bool live) {
   for (size_t i = 0; i < n; ++i) {
     OrderCommand c;
     std::memcpy(&c, data + i * sizeof(OrderCommand), sizeof c);
-    if (live) inc(m_.commands[c.type < kCmdTypes ? c.type : 0]);
+    if (counting_) inc(m_.commands[c.type < kCmdTypes ? c.type : 0]);
     if (!reports_.empty() && cur != c.symbol_id) {
-      emit_execs(cur, begin, live);
+      emit_execs(cur, begin, emit);
       reports_.clear();
     }
     cur = c.symbol_id;
@@ -238,7 +266,7 @@ void EngineStage::process_orders(const InMsg& m, bool live) {
     const bool in_range = c.symbol_id < static_cast<SymbolId>(cfg_.max_symbols);
     SymState& s = state(c.symbol_id);
     if (submit && in_range && s.accepted_ids.count(c.order_id) != 0) {
-      if (live) inc(m_.reused_order_ids);
+      if (counting_) inc(m_.reused_order_ids);
       reports_.push_back(ExecReport{c.ts, c.order_id, 0, c.price, c.qty, 0, c.account, c.symbol_id,
                                     static_cast<uint8_t>(ExecType::OrderRejected), c.side,
                                     static_cast<uint8_t>(ErrorCode::DuplicateOrderId),
@@ -252,30 +280,42 @@ void EngineStage::process_orders(const InMsg& m, bool live) {
       s.accepted_ids.insert(c.order_id);
     }
   }
-  if (!reports_.empty()) emit_execs(cur, begin, live);
+  if (!reports_.empty()) emit_execs(cur, begin, emit);
 }
 
-void EngineStage::emit_execs(SymbolId sym, const OutBegin& begin_in, bool live) {
+void EngineStage::emit_execs(SymbolId sym, const OutBegin& begin_in, bool emit) {
   SymState& s = state(sym);
-  ++s.exec_batches;
-  if (!live) return;
+  const size_t n = reports_.size();
+  const size_t chunks = (n + kMaxOutRecords - 1) / kMaxOutRecords;
+  const uint64_t first_seq = s.exec_batches + 1;
+  const uint32_t first_sub = prov_.sub;
+  s.exec_batches += chunks;
+  prov_.sub += static_cast<uint32_t>(chunks);
+  if (!emit) return;
   OutItem it;
-  it.kind = OutKind::Begin;
-  it.begin = begin_in;
-  it.begin.symbol_id = sym;
-  it.begin.batch_seq = s.exec_batches;
-  push(it);
-  it.kind = OutKind::Exec;
-  for (const ExecReport& r : reports_) {
-    inc(m_.exec_reports[r.type < kExecTypes ? r.type : 0]);
-    it.exec = r;
+  for (size_t c = 0; c < chunks; ++c) {
+    it.kind = OutKind::Begin;
+    it.begin = begin_in;
+    it.begin.symbol_id = sym;
+    it.begin.batch_seq = first_seq + c;
+    it.begin.prov = prov_;
+    it.begin.prov.sub = first_sub + static_cast<uint32_t>(c);
+    push(it);
+    it.kind = OutKind::Exec;
+    const size_t end = std::min(n, (c + 1) * kMaxOutRecords);
+    for (size_t i = c * kMaxOutRecords; i < end; ++i) {
+      const ExecReport& r = reports_[i];
+      if (counting_) inc(m_.exec_reports[r.type < kExecTypes ? r.type : 0]);
+      it.exec = r;
+      push(it);
+    }
+    it.kind = OutKind::End;
     push(it);
   }
-  it.kind = OutKind::End;
-  push(it);
 }
 
 void EngineStage::push(const OutItem& item) {
+  pushed_ = true;
   if (backlog_.empty() && out_.try_push(item)) return;
   backlog_.push_back(item);
 }
@@ -288,6 +328,14 @@ bool EngineStage::flush(bool force) {
   if (!backlog_.empty()) return false;
   if (!pending_syms_.empty()) {
     if (!force && producer_lagging_.load(std::memory_order_relaxed)) return false;
+    // Oldest provenance first (popped from the back).
+    std::sort(pending_syms_.begin(), pending_syms_.end(), [this](SymbolId a, SymbolId b) {
+      const Prov& x = state(a).pending_begin.prov;
+      const Prov& y = state(b).pending_begin.prov;
+      return std::tie(x.source, x.partition, x.offset, x.sub) >
+             std::tie(y.source, y.partition, y.offset, y.sub);
+    });
+    pushed_ = true;
     while (!pending_syms_.empty()) {
       if (out_.free_space() < 3) return false;
       SymState& s = state(pending_syms_.back());
@@ -318,6 +366,7 @@ bool EngineStage::flush(bool force) {
   if (offset_group_.empty()) return true;
   offset_group_.back().offset.last = true;
   if (!out_.push_all(offset_group_.data(), offset_group_.size())) return false;
+  pushed_ = true;
   for (auto& marks : offsets_) {
     for (OffsetMark& mark : marks) mark.dirty = false;
   }

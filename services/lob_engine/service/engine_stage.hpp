@@ -30,6 +30,7 @@
 
 #include "clock.hpp"
 #include "config.hpp"
+#include "idle.hpp"
 #include "metrics.hpp"
 #include "minihft/common/spsc_ring.hpp"
 #include "minihft/lob/book_builder.hpp"
@@ -42,7 +43,7 @@ class EngineStage {
  public:
   EngineStage(const Config& cfg, const Clock& clock, Metrics& metrics, SpscRing<InMsg>& in,
               SpscRing<OutItem>& out, const std::atomic<bool>& producer_lagging,
-              const std::atomic<bool>& replay_reached);
+              const std::atomic<bool>& replay_reached, Parker& self, Parker& producer);
 
   // Returns once `input_done` is set, the input ring is empty and every output is queued.
   void run(const std::atomic<bool>& input_done);
@@ -60,10 +61,10 @@ class EngineStage {
   };
 
   void handle(const InMsg& m);
-  void process_md(const InMsg& m, bool live);
-  void process_orders(const InMsg& m, bool live);
-  void emit_books(SymbolId sym, const OutBegin& begin, bool live);
-  void emit_execs(SymbolId sym, const OutBegin& begin, bool live);
+  void process_md(const InMsg& m, bool emit);
+  void process_orders(const InMsg& m, bool emit);
+  void emit_books(SymbolId sym, const OutBegin& begin, bool emit);
+  void emit_execs(SymbolId sym, const OutBegin& begin, bool emit);
   bool snapshot(SymbolId sym, const MdEvent& e, uint64_t seq, BookUpdate& u) const;
   void push(const OutItem& item);
   bool flush(bool force);
@@ -79,6 +80,12 @@ class EngineStage {
   SpscRing<OutItem>& out_;
   const std::atomic<bool>& producer_lagging_;
   const std::atomic<bool>& replay_reached_;
+  Parker& self_;
+  Parker& producer_;
+  const bool emit_replayed_;  // idempotent delivery: the producer drops what was written before
+  bool counting_ = false;     // metrics count live (not replayed) messages only
+  bool pushed_ = false;       // something went to the ring since the producer was last woken
+  Prov prov_{};               // the input message being handled; sub = outputs so far
 
   BookBuilder builder_;
   MatchingEngine matcher_;

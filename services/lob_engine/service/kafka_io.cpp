@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "exec_events_generated.h"
+#include "kafka_util.hpp"
 #include "log.hpp"
 #include "md_book_generated.h"
 
@@ -15,38 +16,6 @@ namespace {
 
 constexpr const char* kTopicBases[] = {"md.events", "orders"};
 constexpr const char* kOutBases[] = {"md.book", "exec.reports", "dead.letter"};
-
-bool set_conf(rd_kafka_conf_t* conf, const char* k, const std::string& v) {
-  char err[512];
-  if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-    log("error", "bad librdkafka setting", {{"key", k}, {"value", v}, {"error", err}});
-    return false;
-  }
-  return true;
-}
-
-void on_error(rd_kafka_t*, int err, const char* reason, void*) {
-  log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? "error" : "warn", "kafka",
-      {{"error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))}, {"reason", reason}});
-}
-
-void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
-
-// Partition count of a topic, 0 while it does not exist, -1 when the broker does not answer.
-int partition_count(rd_kafka_t* rk, const std::string& topic) {
-  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, t, &md, 5000);
-  int n = -1;
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    n = (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-            ? md->topics[0].partition_cnt
-            : 0;
-    rd_kafka_metadata_destroy(md);
-  }
-  rd_kafka_topic_destroy(t);
-  return n;
-}
 
 }  // namespace
 
@@ -183,7 +152,7 @@ void ConsumerStage::check_progress() {
   }
 }
 
-void ConsumerStage::run(const std::atomic<bool>& stop, SpscRing<InMsg>& ring) {
+void ConsumerStage::run(const std::atomic<bool>& stop, SpscRing<InMsg>& ring, Parker& engine) {
   auto last = std::chrono::steady_clock::now();
   while (!stop.load(std::memory_order_relaxed)) {
     rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk_, 50);
@@ -215,6 +184,7 @@ void ConsumerStage::run(const std::atomic<bool>& stop, SpscRing<InMsg>& ring) {
         }
       }
       while (!ring.try_push(in)) {
+        engine.wake();
         if (stop.load(std::memory_order_relaxed)) {
           std::free(copy);
           rd_kafka_message_destroy(msg);
@@ -222,6 +192,7 @@ void ConsumerStage::run(const std::atomic<bool>& stop, SpscRing<InMsg>& ring) {
         }
         std::this_thread::sleep_for(std::chrono::microseconds(50));
       }
+      engine.wake();
     }
     const auto now = std::chrono::steady_clock::now();
     if (now - last > std::chrono::milliseconds(200)) {
@@ -279,13 +250,17 @@ bool txn_call(const char* what, F&& f, bool* abortable = nullptr) {
   }
 }
 
-void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
-  // In a transaction a failed delivery also fails the commit; this line says which message.
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  // In a transaction a failed delivery also fails the commit; without one it would leave a gap
+  // that the restart's de-duplication cannot see, so the producer stops (crash-only).
   if (m->err) {
     log("error", "delivery failed",
         {{"topic", rd_kafka_topic_name(m->rkt)}, {"error", rd_kafka_err2str(m->err)}});
+    static_cast<std::atomic<bool>*>(opaque)->store(true);
   }
 }
+
+constexpr const char* kProvHeader = "minihft-prov";
 
 }  // namespace
 
@@ -302,19 +277,27 @@ bool ProducerStage::setup(const std::atomic<bool>& stop) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   bool ok = set_conf(conf, "bootstrap.servers", cfg_.bootstrap) &&
             set_conf(conf, "client.id", "lob_engine-" + std::to_string(cfg_.instance)) &&
-            set_conf(conf, "transactional.id", cfg_.transactional_id) &&
             set_conf(conf, "enable.idempotence", "true") && set_conf(conf, "acks", "all") &&
             set_conf(conf, "partitioner", "consistent") &&
             set_conf(conf, "linger.ms", std::to_string(cfg_.linger_ms)) &&
             set_conf(conf, "queue.buffering.max.messages", "1000000") &&
-            set_conf(conf, "queue.buffering.max.kbytes", "1048576") &&
-            set_conf(conf, "transaction.timeout.ms", "60000");
+            set_conf(conf, "queue.buffering.max.kbytes", "1048576");
+  if (txn_) {
+    ok = ok && set_conf(conf, "transactional.id", cfg_.transactional_id) &&
+         set_conf(conf, "transaction.timeout.ms", "60000");
+  } else {
+    // A message that cannot be delivered raises a fatal error instead of leaving a gap behind
+    // later ones; retried forever otherwise.
+    ok = ok && set_conf(conf, "enable.gapless.guarantee", "true") &&
+         set_conf(conf, "message.timeout.ms", "0");
+  }
   if (!ok) {
     rd_kafka_conf_destroy(conf);
     return false;
   }
   rd_kafka_conf_set_error_cb(conf, on_error);
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_conf_set_opaque(conf, &delivery_failed);
   char err[512];
   rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk_) {
@@ -324,6 +307,10 @@ bool ProducerStage::setup(const std::atomic<bool>& stop) {
   for (size_t i = 0; i < 3; ++i)
     out_[i] = rd_kafka_topic_new(rk_, cfg_.topic(kOutBases[i]).c_str(), nullptr);
   for (size_t s = 0; s < kSources; ++s) in_topics_[s] = cfg_.topic(kTopicBases[s]);
+  if (!txn_) {
+    log("info", "idempotent producer created");
+    return true;
+  }
   // Fences a predecessor with the same transactional.id and aborts what it left open, so the
   // committed offsets read next are final.
   while (!stop) {
@@ -387,7 +374,8 @@ bool ProducerStage::commit() {
 }
 
 bool ProducerStage::produce(rd_kafka_topic_t* topic, const void* data, size_t len, uint32_t symbol,
-                            rd_kafka_headers_t* headers, const void* key, size_t key_len) {
+                            const Prov* prov, const void* key, size_t key_len,
+                            rd_kafka_headers_t* headers) {
   char kbuf[16];
   if (!key) {
     // Key = decimal symbol id; librdkafka's consistent partitioner is CRC32(key) % partitions,
@@ -395,12 +383,32 @@ bool ProducerStage::produce(rd_kafka_topic_t* topic, const void* data, size_t le
     key_len = static_cast<size_t>(std::snprintf(kbuf, sizeof kbuf, "%u", symbol));
     key = kbuf;
   }
+  int32_t partition = RD_KAFKA_PARTITION_UA;
+  if (!txn_) {
+    const size_t out = topic == out_[0] ? 0 : topic == out_[1] ? 1 : 2;
+    partition = partition_of(out, key, key_len);
+    if (prov && !admit(out, partition, *prov)) {
+      inc(m_.dedup_skipped);
+      if (headers) rd_kafka_headers_destroy(headers);
+      return true;
+    }
+    if (!headers) headers = rd_kafka_headers_new(1);
+    rd_kafka_header_add(headers, kProvHeader, -1, prov_hdr_.data(),
+                        static_cast<ssize_t>(prov_hdr_.size() * sizeof(Prov)));
+  }
   while (true) {
     rd_kafka_resp_err_t e = rd_kafka_producev(
-        rk_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE(const_cast<void*>(data), len), RD_KAFKA_V_KEY(key, key_len),
-        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
+        rk_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(const_cast<void*>(data), len),
+        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (cfg_.crash_after_messages > 0 && ++produced_ == cfg_.crash_after_messages) {
+        rd_kafka_flush(rk_, 10000);
+        log("warn", "crash-after-messages reached: exiting like a kill -9");
+        std::_Exit(137);
+      }
+      return true;
+    }
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       log("error", "produce failed",
           {{"topic", rd_kafka_topic_name(topic)}, {"error", rd_kafka_err2str(e)}});
@@ -412,6 +420,16 @@ bool ProducerStage::produce(rd_kafka_topic_t* topic, const void* data, size_t le
 }
 
 bool ProducerStage::produce_batch() {
+  if (!txn_) {
+    // Decided before encoding: a restart's replay re-sends everything and drops most of it.
+    char key[16];
+    const auto key_len = static_cast<size_t>(std::snprintf(key, sizeof key, "%u", cur_.symbol_id));
+    const size_t out = cur_.topic == OutTopic::MdBook ? 0 : 1;
+    if (!admit(out, partition_of(out, key, key_len), cur_.prov)) {
+      inc(m_.dedup_skipped);
+      return true;
+    }
+  }
   flatbuffers::FlatBufferBuilder fbb(1024 + books_.size() * sizeof(BookUpdate) +
                                      execs_.size() * sizeof(ExecReport));
   Hop hops[kMaxHops];
@@ -452,7 +470,9 @@ bool ProducerStage::produce_dead(const OutDead& d) {
   rd_kafka_header_add(h, "source_offset", -1, off.data(), static_cast<ssize_t>(off.size()));
   rd_kafka_header_add(h, "cause", -1, cause, -1);
   // Keep the original key so the dead letter lands where the symbol's messages do.
-  const bool ok = produce(out_[2], m->payload, m->len, 0, h, m->key ? m->key : "", m->key_len);
+  const Prov prov{static_cast<uint8_t>(d.source), {}, m->partition, m->offset, 0, 0};
+  const bool ok =
+      produce(out_[2], m->payload, m->len, 0, &prov, m->key ? m->key : "", m->key_len, h);
   log("warn", "dead letter",
       {{"source_topic", topic}, {"partition", part}, {"offset", off}, {"cause", cause}});
   rd_kafka_message_destroy(m);
@@ -462,14 +482,15 @@ bool ProducerStage::produce_dead(const OutDead& d) {
 
 bool ProducerStage::run(SpscRing<OutItem>& ring, const std::atomic<bool>& engine_done) {
   OutItem buf[256];
-  unsigned idle = 0;
+  Backoff backoff;
+  committed_ns_ = clock_.now_ns();
   const int64_t interval_ns = int64_t{cfg_.commit_interval_ms} * 1'000'000;
   for (auto& v : offsets_) v.clear();
   while (true) {
     const size_t n = ring.pop_n(buf, 256);
     for (size_t i = 0; i < n; ++i) {
       const OutItem& it = buf[i];
-      if (!open_ && !begin()) return false;
+      if (txn_ && !open_ && !begin()) return false;
       switch (it.kind) {
         case OutKind::Begin:
           cur_ = it.begin;
@@ -495,6 +516,7 @@ bool ProducerStage::run(SpscRing<OutItem>& ring, const std::atomic<bool>& engine
           const auto p = static_cast<size_t>(it.offset.partition);
           if (v.size() <= p) v.resize(p + 1, -1);
           v[p] = std::max(v[p], it.offset.next_offset);
+          offsets_dirty_ = true;
           if (it.offset.last) uncovered_ = false;
           break;
         }
@@ -505,23 +527,33 @@ bool ProducerStage::run(SpscRing<OutItem>& ring, const std::atomic<bool>& engine
     set(m_.producer_queue, outq);
     lagging.store(outq > cfg_.max_outq, std::memory_order_relaxed);
     set(m_.out_ring_depth, static_cast<int64_t>(ring.size()));
-    if (open_ && !uncovered_ && clock_.now_ns() - opened_ns_ >= interval_ns) {
-      if (!commit()) return false;
+    if (txn_) {
+      if (open_ && !uncovered_ && clock_.now_ns() - opened_ns_ >= interval_ns) {
+        if (!commit()) return false;
+      }
+    } else {
+      if (delivery_failed.load() || rd_kafka_fatal_error(rk_, nullptr, 0)) return false;
+      // Offsets only say where a restart stops counting messages as replayed (the outputs
+      // themselves are de-duplicated), so they follow delivered outputs, never lead them.
+      if (offsets_dirty_ && !uncovered_ && outq == 0 &&
+          clock_.now_ns() - committed_ns_ >= interval_ns && !commit_offsets(true))
+        return false;
     }
     if (n != 0) {
-      idle = 0;
+      backoff.reset();
       continue;
     }
     if (engine_done.load(std::memory_order_acquire) && ring.empty()) {
-      if (open_ && !commit()) return false;
-      rd_kafka_flush(rk_, 10000);
-      return true;
+      if (txn_) {
+        if (open_ && !commit()) return false;
+        rd_kafka_flush(rk_, 10000);
+        return true;
+      }
+      rd_kafka_flush(rk_, 30000);
+      if (rd_kafka_outq_len(rk_) > 0 || delivery_failed.load()) return false;
+      return !offsets_dirty_ || commit_offsets(false);
     }
-    if (++idle < 64) {
-      std::this_thread::yield();
-    } else {
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
-    }
+    backoff.idle(parker, [&] { return !ring.empty(); }, 1000);
   }
 }
 

@@ -25,6 +25,7 @@
 
 #include "clock.hpp"
 #include "config.hpp"
+#include "idle.hpp"
 #include "metrics.hpp"
 #include "minihft/common/spsc_ring.hpp"
 #include "pipeline.hpp"
@@ -39,7 +40,8 @@ class ConsumerStage {
   // Creates the consumer, waits for the topics, reads committed offsets and assigns every
   // partition from its beginning. False (with a log line) on a fatal error or when stopped.
   bool setup(const std::atomic<bool>& stop);
-  void run(const std::atomic<bool>& stop, SpscRing<InMsg>& ring);
+  void run(const std::atomic<bool>& stop, SpscRing<InMsg>& ring, Parker& engine);
+  rd_kafka_t* handle() const { return rk_; }
   // A metadata round trip to the broker.
   bool broker_reachable();
   void close();
@@ -68,23 +70,35 @@ class ConsumerStage {
 class ProducerStage {
  public:
   ProducerStage(const Config& cfg, const Clock& clock, Metrics& m)
-      : cfg_(cfg), clock_(clock), m_(m) {}
+      : cfg_(cfg), clock_(clock), m_(m), txn_(cfg.transactional()) {}
   ~ProducerStage();
-  // Creates the transactional producer and runs init_transactions (fencing a predecessor).
+  // Creates the producer; transactional: runs init_transactions (fencing a predecessor).
   bool setup(const std::atomic<bool>& stop);
+  // Idempotent delivery, once the topics exist: reads the provenance at the tail of every output
+  // partition (what a predecessor wrote last). `consumer` commits the input offsets.
+  bool recover(const std::atomic<bool>& stop, rd_kafka_t* consumer);
   // Returns once `engine_done` is set and the ring is drained and committed; false on a fatal
-  // transaction error (the caller exits non-zero without committing anything more).
+  // transaction or delivery error (the caller exits non-zero without committing anything more).
   bool run(SpscRing<OutItem>& ring, const std::atomic<bool>& engine_done);
 
   std::atomic<bool> lagging{false};
+  std::atomic<bool> delivery_failed{false};
+  Parker parker;  // woken by the engine after it pushes
 
  private:
   bool begin();
   bool commit();
+  bool commit_offsets(bool async);
+  // `prov` (idempotent delivery) decides whether the message goes out; consumes `headers`.
   bool produce(rd_kafka_topic_t* topic, const void* data, size_t len, uint32_t symbol,
-               rd_kafka_headers_t* headers, const void* key = nullptr, size_t key_len = 0);
+               const Prov* prov, const void* key = nullptr, size_t key_len = 0,
+               rd_kafka_headers_t* headers = nullptr);
   bool produce_batch();
   bool produce_dead(const OutDead& d);
+  // Idempotent delivery: the partition, and whether `p` is past what that partition holds from
+  // its input partition (then recorded, and the provenance header built in prov_hdr_).
+  int32_t partition_of(size_t out, const void* key, size_t key_len) const;
+  bool admit(size_t out, int32_t partition, const Prov& p);
 
   const Config& cfg_;
   const Clock& clock_;
@@ -99,6 +113,15 @@ class ProducerStage {
   OutBegin cur_{};
   std::vector<BookUpdate> books_;
   std::vector<ExecReport> execs_;
+  const bool txn_;
+  rd_kafka_t* committer_ = nullptr;
+  int32_t out_parts_[3] = {0, 0, 0};
+  // [output topic][output partition] -> newest provenance written there, per input partition
+  std::vector<std::vector<Prov>> written_[3];
+  std::vector<Prov> prov_hdr_;
+  int64_t committed_ns_ = 0;
+  bool offsets_dirty_ = false;
+  int produced_ = 0;
 };
 
 }  // namespace minihft::service

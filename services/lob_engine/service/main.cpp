@@ -1,10 +1,11 @@
 // lob_engine service: md.events + orders in, md.book + exec.reports out, through Kafka.
 //
-//   consumer thread --SPSC ring--> engine thread --SPSC ring--> producer thread (transactional)
+//   consumer thread --SPSC ring--> engine thread --SPSC ring--> producer thread
 //
-// Exactly-once and restart behaviour: kafka_io.hpp. What is emitted when: engine_stage.hpp.
-// Signals are blocked in every thread and taken synchronously here, so SIGTERM starts an orderly
-// drain: stop consuming, empty both rings, commit the last transaction, exit 0.
+// Exactly-once and restart behaviour, both delivery modes: kafka_io.hpp. What is emitted when:
+// engine_stage.hpp. Signals are blocked in every thread and taken synchronously here, so SIGTERM
+// starts an orderly drain: stop consuming, empty both rings, deliver and commit what is left, exit
+// 0.
 #include <signal.h>
 
 #include <atomic>
@@ -103,11 +104,13 @@ int main(int argc, char** argv) {
        {"transactional_id", cfg.transactional_id},
        {"metrics_port", std::to_string(port)},
        {"depth", std::to_string(cfg.depth)},
-       {"conflate", cfg.conflate ? "1" : "0"}});
+       {"conflate", cfg.conflate ? "1" : "0"},
+       {"delivery", cfg.delivery}});
 
   // Producer first: init_transactions must abort a killed predecessor's open transaction before
-  // the consumer reads the committed offsets.
-  if (!producer.setup(stop) || !consumer.setup(stop)) {
+  // the consumer reads the committed offsets. The output tails are read once the topics exist.
+  if (!producer.setup(stop) || !consumer.setup(stop) ||
+      (!cfg.transactional() && !producer.recover(stop, consumer.handle()))) {
     if (stop) return 0;
     log("error", "start-up failed");
     return 1;
@@ -116,16 +119,19 @@ int main(int argc, char** argv) {
   SpscRing<InMsg> in_ring(static_cast<size_t>(cfg.in_ring));
   SpscRing<OutItem> out_ring(static_cast<size_t>(cfg.out_ring));
   std::atomic<bool> input_done{false}, engine_done{false}, failed{false};
+  Parker engine_parker;
   EngineStage engine(cfg, clock, metrics, in_ring, out_ring, producer.lagging,
-                     consumer.replay_reached);
+                     consumer.replay_reached, engine_parker, producer.parker);
 
   std::thread t_consumer([&] {
-    consumer.run(stop, in_ring);
+    consumer.run(stop, in_ring, engine_parker);
     input_done.store(true, std::memory_order_release);
+    engine_parker.wake();
   });
   std::thread t_engine([&] {
     engine.run(input_done);
     engine_done.store(true, std::memory_order_release);
+    producer.parker.wake();
   });
   std::thread t_producer([&] {
     if (!producer.run(out_ring, engine_done)) {
@@ -137,7 +143,7 @@ int main(int argc, char** argv) {
   while (!stop && !failed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   if (failed) {
     // Crash-only: the open transaction dies with us and the restart replays from the last commit.
-    log("error", "transaction failure: exiting for a clean restart");
+    log("error", "transaction or delivery failure: exiting for a clean restart");
     std::_Exit(2);
   }
   t_consumer.join();

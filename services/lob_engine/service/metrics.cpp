@@ -140,8 +140,13 @@ std::string Metrics::render() const {
   sample(o, n, "topic=\"exec.reports\"", get(messages_out[1]));
   sample(o, n, "topic=\"dead.letter\"", get(messages_out[2]));
   n = p + "transactions_total";
-  head(o, n, "counter", "Kafka transactions committed");
+  head(o, n, "counter",
+       "Kafka transactions committed (transactional delivery) or input offset commits "
+       "(idempotent delivery)");
   sample(o, n, "", get(transactions));
+  n = p + "dedup_skipped_total";
+  head(o, n, "counter", "replayed output messages dropped: a predecessor had written them");
+  sample(o, n, "", get(dedup_skipped));
   n = p + "queue_depth_items";
   head(o, n, "gauge", "items waiting in the service's queues");
   sample(o, n, "queue=\"in_ring\"", get(in_ring_depth));

@@ -72,7 +72,8 @@ struct Metrics {
   Gauge in_ring_depth{0};
   // producer thread
   std::array<Counter, 3> messages_out{};  // md.book, exec.reports, dead.letter
-  Counter transactions{0};
+  Counter transactions{0};   // transactional: commits; idempotent: input offset commits
+  Counter dedup_skipped{0};  // idempotent restart: output messages a predecessor already wrote
   Gauge out_ring_depth{0};
   Gauge producer_queue{0};
   // lifecycle

@@ -84,12 +84,33 @@ struct InMsg {
 enum class OutKind : uint8_t { Begin, Book, Exec, End, Dead, Offset };
 enum class OutTopic : uint8_t { MdBook = 0, ExecReports = 1 };
 
+// Where an output message comes from: the input message and the index of this output among
+// that message's outputs. The engine is deterministic per input partition, so a replay yields
+// the same provenance for the same output; the idempotent producer de-duplicates on it.
+struct Prov {
+  uint8_t source;
+  uint8_t pad[3];
+  int32_t partition;
+  int64_t offset;
+  uint32_t sub;
+  uint32_t pad2;
+};
+static_assert(sizeof(Prov) == 24);
+inline bool prov_le(const Prov& a, const Prov& b) {  // same source partition assumed
+  return a.offset < b.offset || (a.offset == b.offset && a.sub <= b.sub);
+}
+
+// Output batches are split so a message stays far below the broker's 1 MB message.max.bytes
+// whatever the input batch size: 1024 x 512 B book updates = 512 KB.
+constexpr size_t kMaxOutRecords = 1024;
+
 constexpr size_t kMaxHops = 14;  // input hops kept (the newest) plus ours
 struct OutBegin {
   OutTopic topic;
   uint8_t n_hops;
   uint32_t symbol_id;
   uint64_t batch_seq;
+  Prov prov;
   Hop hops[kMaxHops];
 };
 struct OutDead {
