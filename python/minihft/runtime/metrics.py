@@ -13,6 +13,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 LATENCY_BUCKETS = (
     5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1.0, 5.0,
 )  # fmt: skip
+# Hop buckets: 100 ns to 1 s, 4 per decade, so an in-process hop (~1 us) and a Kafka hop (~1 ms)
+# both land in buckets fine enough for histogram_quantile.
+HOP_BUCKETS = tuple(float(f"{10 ** (k / 4):.3g}") for k in range(-28, 1))
 
 
 class ServiceMetrics:
@@ -27,6 +30,22 @@ class ServiceMetrics:
         self.commit_failures = self.counter(
             "commit_failures", "total", "offset commits that failed (retried)"
         )
+        # Fed by Service.consume for every batch consumed (runtime/hops.py).
+        self.hop_latency = self.histogram(
+            "hop_latency",
+            "seconds",
+            "time between consecutive hop stamps of consumed batches (hop=a>b, or a service's "
+            "own Receive>Publish as hop=a; the last hop ends at this service's receive) and "
+            "from the first stamp to receive (hop=end_to_end)",
+            ["hop"],
+            buckets=HOP_BUCKETS,
+        )
+        self.batch_seq_gaps = self.counter(
+            "batch_seq_gaps",
+            "total",
+            "gaps in a producer's per-symbol batch_seq on an input topic (batches skipped)",
+            ["topic"],
+        )
 
     def _name(self, what: str, unit: str) -> str:
         return f"minihft_{self.service}_{what}_{unit}"
@@ -39,9 +58,17 @@ class ServiceMetrics:
     def gauge(self, what: str, unit: str, doc: str, labels: Sequence[str] = ()) -> Gauge:
         return Gauge(self._name(what, unit), doc, labels, registry=self.registry)
 
-    def histogram(self, what: str, unit: str, doc: str) -> Histogram:
+    def histogram(
+        self,
+        what: str,
+        unit: str,
+        doc: str,
+        labels: Sequence[str] = (),
+        *,
+        buckets: Sequence[float] = LATENCY_BUCKETS,
+    ) -> Histogram:
         return Histogram(
-            self._name(what, unit), doc, registry=self.registry, buckets=LATENCY_BUCKETS
+            self._name(what, unit), doc, labels, registry=self.registry, buckets=buckets
         )
 
     def exposition(self) -> bytes:

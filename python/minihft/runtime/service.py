@@ -24,6 +24,7 @@ from minihft.bus.kafka import KafkaBus, Profile
 from minihft.codec import CodecError
 from minihft.runtime.clock import Clock, WallClock
 from minihft.runtime.config import ServiceConfig
+from minihft.runtime.hops import HopObserver
 from minihft.runtime.http import ProbeServer
 from minihft.runtime.log import get_logger
 from minihft.runtime.metrics import ServiceMetrics
@@ -57,6 +58,7 @@ class Service:
         self._heartbeat = time.monotonic()
         self._http: ProbeServer | None = None
         self.processed: dict[tuple[str, int], int] = {}  # last handled offset per partition
+        self.hops = HopObserver(self.metrics, self.clock)
 
     # ---- lifecycle -------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -177,8 +179,9 @@ class Service:
     ) -> int:
         """Poll -> handle each new message -> (every commit_interval_s) flush, commit.
 
-        A CodecError from `handle` sends the message to dead.letter and the loop goes on. Returns
-        the exit code: 0 after a stop request with everything committed.
+        Each batch's hop latencies and batch_seq gaps are recorded (runtime/hops.py) before it
+        is handled. A CodecError from `handle` sends the message to dead.letter and the loop goes
+        on. Returns the exit code: 0 after a stop request with everything committed.
         """
         cfg = self.config
         pending: list[Message] = []
@@ -196,6 +199,7 @@ class Service:
                 self._stop.wait(0.2)
                 continue
             for m in self.fresh(msgs):
+                self.hops.observe(m)
                 try:
                     handle(m)
                 except CodecError as exc:
