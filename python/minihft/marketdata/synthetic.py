@@ -16,7 +16,7 @@ Everything is labelled synthetic: the file name must say so and a `.meta.json` s
 `"synthetic": true`, the seed and the fit.
 
 Known gaps (model v4): no drift of the mid, and one pooled fit for two tickers whose spreads
-differ by 2x, so generated spreads are wider in the tail than LOBSTER's (p90 ~49 vs 39 ticks at
+differ by 2x, so generated spreads are wider in the tail than LOBSTER's (p90 ~46 vs 39 ticks at
 400k messages, 40 symbols, seed 11) and delete lifetimes ~27% shorter. `FlowStats.summary()`
 reports spreads so the gap stays visible.
 """
@@ -53,7 +53,7 @@ KMARKETABLE = -1_000_000_000  # kMarketable in synth.hpp: offset entries at or b
 KSPREAD_BUCKET = -2_000_000_000_000  # kSpreadBucket in synth.hpp: marks a spread bucket's table
 # Lower bounds (ticks) of the spread buckets limit offsets are fitted in: the sample's adds
 # improve far deeper into wide spreads (p10 -19 ticks above 64 vs -1 below 17).
-SPREAD_BUCKETS = (1, 2, 3, 5, 9, 17, 33, 65)
+SPREAD_BUCKETS = (1, 2, 3, 4, 5, 7, 9, 11, 13, 17, 21, 25, 33, 41, 49, 65, 97)
 # Not observable in LOBSTER (no MPIDs, no printable flag): small fixed shares, documented as such.
 P_ATTRIBUTED = 0.03
 P_EXEC_AT_PRICE = 0.02
