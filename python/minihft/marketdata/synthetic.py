@@ -33,9 +33,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from minihft import _feed
+from minihft.paths import lobster_dir
 from minihft.records import MdEventType, Side
 
-LOBSTER_DIR = Path("/work/shared/data/lobster")
+LOBSTER_DIR = lobster_dir()
 # The largest file of each ticker (the level only changes the orderbook file, not the flow model).
 _DAY = "2012-06-21_34200000_57600000"
 LOBSTER_PAIRS = (
