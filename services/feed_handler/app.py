@@ -1,4 +1,5 @@
-"""feed_handler: a historical file (LOBSTER messages or ITCH 5.0) -> md.events, paced or max.
+"""feed_handler: a historical file (LOBSTER messages or ITCH 5.0) -> md.events, paced or max;
+or a live ITCH feed (`--source moldudp64://...` / `soupbintcp://...`, see live_mode.py).
 
 Batches of up to `batch_events` events, one symbol each, keyed by symbol, batch_seq +1 per
 symbol, a FeedHandler/Publish hop stamp. The events keep the file's ts_event/ts_recv so a replay
@@ -19,14 +20,20 @@ from minihft.runtime import Clock, Service, ServiceConfig
 from minihft.runtime.cli import common_arguments, make_config
 from minihft.runtime.replay import BatchPublisher, load_events, paced_slices, repeat_symbols
 from minihft.schema.Stage import Stage
-from pydantic import Field
+from minihft.services.feed_handler.live_mode import LiveMetrics, parse_source, run_live
+from pydantic import Field, model_validator
 
 NAME = "feed_handler"
 
 
 class FeedHandlerConfig(ServiceConfig):
     http_port: int = Field(9101, ge=0, le=65535)
-    file: str = Field(..., description="LOBSTER *message*.csv[.gz] or ITCH 5.0 file [.gz]")
+    file: str | None = Field(None, description="LOBSTER *message*.csv[.gz] or ITCH 5.0 file [.gz]")
+    source: str | None = Field(
+        None,
+        description="live ITCH: moldudp64://HOST:PORT[?group=ADDR&rerequest=HOST:PORT] or "
+        "soupbintcp://HOST:PORT?user=..&password=..&session=..; a plain path is a file",
+    )
     symbol_id: int = Field(0, ge=0, description="symbol id of a LOBSTER file's events")
     speed: float | None = Field(None, gt=0, description="x real time; None = as fast as possible")
     batch_events: int = Field(512, ge=1, le=65536)
@@ -37,6 +44,16 @@ class FeedHandlerConfig(ServiceConfig):
     )
     partitions: int = Field(4, ge=1)
 
+    @model_validator(mode="after")
+    def _one_source(self) -> FeedHandlerConfig:
+        if self.source is not None and "://" not in self.source:
+            self.file, self.source = self.file or self.source, None
+        if (self.file is None) == (self.source is None):
+            raise ValueError("give exactly one of file (--file) and source (--source)")
+        if self.source is not None:
+            parse_source(self.source)  # a bad URL fails at startup, naming the parameter
+        return self
+
 
 def run(cfg: FeedHandlerConfig, *, bus: Bus | None = None, clock: Clock | None = None) -> int:
     svc = Service(NAME, cfg, bus=bus, clock=clock, profile="throughput")
@@ -46,11 +63,26 @@ def run(cfg: FeedHandlerConfig, *, bus: Bus | None = None, clock: Clock | None =
     lag = m.gauge("lag", "seconds", "how late the last paced batch was against its schedule")
     rate = m.gauge("event_rate", "per_second", "events published per second, last interval")
     done = m.gauge("replay_done", "bool", "1 once the whole file is published and flushed")
+    live_metrics = LiveMetrics(svc)
     svc.start()
     try:
         topic = svc.topics.md_events
         if not _ensure_topics(svc, list(svc.topics.all()), cfg.partitions):
             return 0
+        if cfg.source is not None:
+            code = run_live(
+                svc,
+                live_metrics,
+                parse_source(cfg.source),
+                batch_events=cfg.batch_events,
+                exit_when_done=cfg.exit_when_done,
+                on_done=lambda: done.set(1),
+                on_publish=lambda n_ev, n_b: (events_total.inc(n_ev), batches_total.inc(n_b))[0],
+            )
+            _flush(svc)
+            svc.log.info("stopped cleanly")
+            return code
+        assert cfg.file is not None
         events = load_events(cfg.file, cfg.symbol_id)
         svc.log.info(
             "replaying",
@@ -135,6 +167,7 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     s = argparse.SUPPRESS
     common_arguments(p)
     p.add_argument("--file", default=s)
+    p.add_argument("--source", default=s, help="moldudp64://... | soupbintcp://... | FILE")
     p.add_argument("--symbol-id", dest="symbol_id", type=int, default=s)
     p.add_argument("--speed", default=s, help="x real time, or 'max' (default)")
     p.add_argument("--batch-events", dest="batch_events", type=int, default=s)
