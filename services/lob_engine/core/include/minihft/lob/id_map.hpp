@@ -3,8 +3,14 @@
 // book update that alone would eat the budget, so the hot lookup lives in one flat array.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "minihft/lob/types.hpp"
 
@@ -102,6 +108,149 @@ class IdMap {
   }
 
   std::vector<Entry> entries_;
+  size_t mask_ = 0;
+  unsigned shift_ = 64;
+  size_t size_ = 0;
+};
+
+// (OrderId, owner) -> slot: the one order table that every book of a BookBuilder shares. Venue
+// order ids are handed out in sequence across the whole feed, so consecutive adds (of different
+// symbols) carry consecutive ids. The hash keeps 16 consecutive ids in 16 neighbouring slots and
+// scatters the groups, so a burst of adds writes a few hot cache lines instead of one cold line
+// per add, while strided or clustered ids still spread over the table. At most half full: a
+// group's entries that find their slots taken spill into the next (cold) line. The owner is
+// compared but not hashed (hashing it would scatter those consecutive adds again); two owners using
+// the same ids only lengthen one probe run. Storage for the big shared tables (OrderIndex, the
+// order pool): cache-line aligned, so a slot group is whole lines; large blocks also 2 MiB aligned
+// and marked for transparent huge pages. Lookups land anywhere in tables of tens of MB; with 4 KiB
+// pages nearly each one also misses the TLB (measured: the 20M-message, 3000-symbol day ran ~1.3x
+// slower without huge pages).
+template <typename T>
+struct PoolAllocator {
+  using value_type = T;
+  static constexpr size_t kHuge = size_t{2} << 20;
+  PoolAllocator() = default;
+  template <typename U>
+  PoolAllocator(const PoolAllocator<U>&) noexcept {}  // NOLINT: rebind
+  T* allocate(size_t n) {
+    size_t bytes = n * sizeof(T);
+    if (bytes < 2 * kHuge) return static_cast<T*>(::operator new(bytes, std::align_val_t{64}));
+    void* p = ::operator new(bytes, std::align_val_t{kHuge});
+#ifdef MADV_HUGEPAGE
+    madvise(p, (bytes + kHuge - 1) & ~(kHuge - 1), MADV_HUGEPAGE);  // a hint: failure is harmless
+#endif
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t n) noexcept {
+    size_t bytes = n * sizeof(T);
+    ::operator delete(p, std::align_val_t{bytes < 2 * kHuge ? 64 : kHuge});
+  }
+  template <typename U>
+  bool operator==(const PoolAllocator<U>&) const noexcept {
+    return true;
+  }
+};
+
+class OrderIndex {
+ public:
+  static constexpr uint32_t kMissing = UINT32_MAX;
+
+  explicit OrderIndex(size_t expected = 1024) { rehash(capacity_for(expected)); }
+
+  uint32_t find(OrderId id, uint32_t owner) const {
+    size_t i = slot_of(id);
+    while (true) {
+      const Entry& e = entries_[i];
+      if (e.value == kMissing) return kMissing;
+      if (e.key == id && e.owner == owner) return e.value;
+      i = (i + 1) & mask_;
+    }
+  }
+
+  // Starts loading the line a find(id, ...) would probe first.
+  void prefetch(OrderId id) const { __builtin_prefetch(&entries_[slot_of(id)]); }
+
+  // Returns false (and changes nothing) when (id, owner) is already present.
+  bool insert(OrderId id, uint32_t owner, uint32_t value) {
+    if ((size_ + 1) * 2 > entries_.size()) rehash(entries_.size() * 2);
+    size_t i = slot_of(id);
+    while (entries_[i].value != kMissing) {
+      if (entries_[i].key == id && entries_[i].owner == owner) return false;
+      i = (i + 1) & mask_;
+    }
+    entries_[i] = Entry{id, owner, value};
+    ++size_;
+    return true;
+  }
+
+  bool erase(OrderId id, uint32_t owner) {
+    size_t i = slot_of(id);
+    while (true) {
+      if (entries_[i].value == kMissing) return false;
+      if (entries_[i].key == id && entries_[i].owner == owner) break;
+      i = (i + 1) & mask_;
+    }
+    // Backward-shift deletion, as in IdMap: no tombstones.
+    size_t hole = i;
+    size_t j = i;
+    while (true) {
+      j = (j + 1) & mask_;
+      if (entries_[j].value == kMissing) break;
+      size_t home = slot_of(entries_[j].key);
+      bool movable = (hole <= j) ? (home <= hole || home > j) : (home <= hole && home > j);
+      if (movable) {
+        entries_[hole] = entries_[j];
+        hole = j;
+      }
+    }
+    entries_[hole].value = kMissing;
+    --size_;
+    return true;
+  }
+
+  void clear() {
+    for (Entry& e : entries_) e.value = kMissing;
+    size_ = 0;
+  }
+
+  size_t size() const { return size_; }
+
+ private:
+  struct Entry {
+    OrderId key = 0;
+    uint32_t owner = 0;
+    uint32_t value = kMissing;
+  };
+
+  // 4 slots of 16 bytes: one cache line per group. Wider groups save a little more memory traffic
+  // but lengthen probe runs (measured: 16-slot groups cost ~15% more instructions per event).
+  static constexpr unsigned kGroupBits = 2;
+
+  static size_t capacity_for(size_t expected) {
+    size_t cap = 64;
+    while (cap < expected * 2) cap *= 2;
+    return cap;
+  }
+
+  size_t slot_of(OrderId id) const {
+    const uint64_t group = ((id >> kGroupBits) * 0x9E3779B97F4A7C15ULL) >> shift_;
+    return static_cast<size_t>((group << kGroupBits) | (id & ((1u << kGroupBits) - 1)));
+  }
+
+  void rehash(size_t capacity) {
+    std::vector<Entry, PoolAllocator<Entry>> old;
+    old.swap(entries_);
+    entries_.assign(capacity, Entry{});
+    mask_ = capacity - 1;
+    shift_ = 64 + kGroupBits;
+    for (size_t c = capacity; c > 1; c >>= 1) --shift_;
+    size_ = 0;
+    for (const Entry& e : old) {
+      if (e.value != kMissing) insert(e.key, e.owner, e.value);
+    }
+  }
+
+  std::vector<Entry, PoolAllocator<Entry>> entries_;
   size_t mask_ = 0;
   unsigned shift_ = 64;
   size_t size_ = 0;

@@ -6,10 +6,18 @@
 //    sorted so the best price is at the back. Activity clusters at the touch, so inserting or
 //    erasing a level moves only the few entries between it and the back.
 // The book is pure state: the venue book builder and the matching engine both drive it.
+//
+// Orders and the id index live in a Store. A book made with `OrderBook(expected)` owns its store;
+// a BookBuilder makes every symbol's book share one store, each book under its own owner number:
+// with thousands of symbols, per-book pools and tables would each be cold, while one table sees
+// the feed's consecutive order ids land in the same few cache lines, and one free list hands an
+// add the slot a delete has just released. Either way a book's API and results are the same.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "minihft/lob/id_map.hpp"
@@ -21,7 +29,9 @@ class OrderBook {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
 
-  struct Order {
+  // One cache line each: a delete touches an order and its two queue neighbours, and at 56 bytes
+  // most orders would straddle two lines.
+  struct alignas(64) Order {
     OrderId id;
     Price price;
     Qty qty;
@@ -41,8 +51,59 @@ class OrderBook {
     uint32_t tail;
   };
 
-  explicit OrderBook(size_t expected_orders = 1 << 14) : ids_(expected_orders) {
-    orders_.reserve(expected_orders);
+  struct Store {
+    explicit Store(size_t expected_orders = 1024) : ids(expected_orders) {
+      orders.reserve(expected_orders);
+    }
+    OrderIndex ids;  // (order id, book owner number) -> slot in orders
+    std::vector<Order, PoolAllocator<Order>> orders;
+    std::vector<uint32_t> free_orders;
+  };
+
+  explicit OrderBook(size_t expected_orders = 1 << 14)
+      : own_(std::make_unique<Store>(expected_orders)), s_(own_.get()) {}
+  // A book inside a shared store; `owner` tells its orders from other books' (same id allowed).
+  OrderBook(Store* shared, uint32_t owner) : s_(shared), owner_(owner) {}
+
+  // A copy owns its store, even of a shared book: slots (order_at, front) stay the same; other
+  // books' orders in it are never seen again under this owner number.
+  OrderBook(const OrderBook& o)
+      : own_(o.s_ ? std::make_unique<Store>(*o.s_) : nullptr),
+        s_(own_.get()),
+        owner_(o.owner_),
+        levels_(o.levels_),
+        free_levels_(o.free_levels_),
+        sides_{o.sides_[0], o.sides_[1]},
+        live_orders_(o.live_orders_) {}
+  OrderBook& operator=(const OrderBook& o) {
+    if (this != &o) *this = OrderBook(o);
+    return *this;
+  }
+  OrderBook(OrderBook&& o) noexcept
+      : own_(std::move(o.own_)),
+        s_(std::exchange(o.s_, nullptr)),
+        owner_(o.owner_),
+        levels_(std::move(o.levels_)),
+        free_levels_(std::move(o.free_levels_)),
+        sides_{std::move(o.sides_[0]), std::move(o.sides_[1])},
+        live_orders_(std::exchange(o.live_orders_, 0)) {}
+  OrderBook& operator=(OrderBook&& o) noexcept {
+    if (this == &o) return *this;
+    if (!own_) release_orders();
+    own_ = std::move(o.own_);
+    s_ = std::exchange(o.s_, nullptr);
+    owner_ = o.owner_;
+    levels_ = std::move(o.levels_);
+    free_levels_ = std::move(o.free_levels_);
+    sides_[0] = std::move(o.sides_[0]);
+    sides_[1] = std::move(o.sides_[1]);
+    live_orders_ = std::exchange(o.live_orders_, 0);
+    o.sides_[0].clear();
+    o.sides_[1].clear();
+    return *this;
+  }
+  ~OrderBook() {
+    if (!own_) release_orders();
   }
 
   // New order at the back of its level's queue.
@@ -51,11 +112,11 @@ class OrderBook {
     if (price <= 0) return ErrorCode::InvalidPrice;
     if (side != Side::Buy && side != Side::Sell) return ErrorCode::InvalidSide;
     uint32_t idx = alloc_order();
-    if (!ids_.insert(id, idx)) {
-      free_orders_.push_back(idx);
+    if (!s_->ids.insert(id, owner_, idx)) {
+      s_->free_orders.push_back(idx);
       return ErrorCode::DuplicateOrderId;
     }
-    Order& o = orders_[idx];
+    Order& o = s_->orders[idx];
     o = Order{id, price, qty, ts, tag, kNone, kNone, kNone, side};
     uint32_t lvl = find_or_create_level(side, price);
     link_back(lvl, idx);
@@ -66,13 +127,13 @@ class OrderBook {
   // Takes `by` off an order, which keeps its place in the queue; the order leaves the book when
   // nothing is left. `by` larger than the remaining size is an error and changes nothing.
   ErrorCode reduce(OrderId id, Qty by) {
-    uint32_t idx = ids_.find(id);
-    if (idx == IdMap::kMissing) return ErrorCode::UnknownOrder;
+    uint32_t idx = s_->ids.find(id, owner_);
+    if (idx == OrderIndex::kMissing) return ErrorCode::UnknownOrder;
     return reduce_at(idx, by);
   }
 
   ErrorCode reduce_at(uint32_t idx, Qty by) {
-    Order& o = orders_[idx];
+    Order& o = s_->orders[idx];
     if (by <= 0 || by > o.qty) return ErrorCode::InvalidQty;
     if (by == o.qty) {
       erase_at(idx);
@@ -84,8 +145,8 @@ class OrderBook {
   }
 
   ErrorCode remove(OrderId id) {
-    uint32_t idx = ids_.find(id);
-    if (idx == IdMap::kMissing) return ErrorCode::UnknownOrder;
+    uint32_t idx = s_->ids.find(id, owner_);
+    if (idx == OrderIndex::kMissing) return ErrorCode::UnknownOrder;
     erase_at(idx);
     return ErrorCode::Ok;
   }
@@ -93,22 +154,26 @@ class OrderBook {
   // Moves an order to the back of the queue at (price, qty), under a new id (which may equal the
   // old one). Used for venue replaces and for engine replaces that lose priority.
   ErrorCode replace(OrderId old_id, OrderId new_id, Price price, Qty qty, Nanos ts) {
-    uint32_t idx = ids_.find(old_id);
-    if (idx == IdMap::kMissing) return ErrorCode::UnknownOrder;
+    uint32_t idx = s_->ids.find(old_id, owner_);
+    if (idx == OrderIndex::kMissing) return ErrorCode::UnknownOrder;
     if (qty <= 0) return ErrorCode::InvalidQty;
     if (price <= 0) return ErrorCode::InvalidPrice;
-    if (new_id != old_id && ids_.find(new_id) != IdMap::kMissing) {
+    if (new_id != old_id && s_->ids.find(new_id, owner_) != OrderIndex::kMissing) {
       return ErrorCode::DuplicateOrderId;
     }
-    Order saved = orders_[idx];
+    Order saved = s_->orders[idx];
     erase_at(idx);
     return add(new_id, saved.side, price, qty, ts, saved.tag);
   }
 
   void clear() {
-    ids_.clear();
-    orders_.clear();
-    free_orders_.clear();
+    if (own_) {
+      s_->ids.clear();
+      s_->orders.clear();
+      s_->free_orders.clear();
+    } else {
+      release_orders();
+    }
     levels_.clear();
     free_levels_.clear();
     sides_[0].clear();
@@ -117,14 +182,14 @@ class OrderBook {
   }
 
   const Order* find(OrderId id) const {
-    uint32_t idx = ids_.find(id);
-    return idx == IdMap::kMissing ? nullptr : &orders_[idx];
+    uint32_t idx = s_->ids.find(id, owner_);
+    return idx == OrderIndex::kMissing ? nullptr : &s_->orders[idx];
   }
   uint32_t index_of(OrderId id) const {
-    uint32_t idx = ids_.find(id);
-    return idx == IdMap::kMissing ? kNone : idx;
+    uint32_t idx = s_->ids.find(id, owner_);
+    return idx == OrderIndex::kMissing ? kNone : idx;
   }
-  const Order& order_at(uint32_t idx) const { return orders_[idx]; }
+  const Order& order_at(uint32_t idx) const { return s_->orders[idx]; }
   const Level& level_at(uint32_t idx) const { return levels_[idx]; }
 
   bool empty(Side side) const { return sides_[index(side)].empty(); }
@@ -162,7 +227,8 @@ class OrderBook {
   // Visits the orders of a level from head (oldest) to tail.
   template <typename F>
   void for_each_order(const Level& l, F&& f) const {
-    for (uint32_t i = l.head; i != kNone; i = orders_[i].next) f(orders_[i]);
+    const auto& orders = s_->orders;
+    for (uint32_t i = l.head; i != kNone; i = orders[i].next) f(orders[i]);
   }
 
  private:
@@ -175,13 +241,29 @@ class OrderBook {
   static Price key_of(Side s, Price p) { return s == Side::Buy ? p : -p; }
 
   uint32_t alloc_order() {
-    if (!free_orders_.empty()) {
-      uint32_t idx = free_orders_.back();
-      free_orders_.pop_back();
+    std::vector<uint32_t>& free = s_->free_orders;
+    if (!free.empty()) {
+      uint32_t idx = free.back();
+      free.pop_back();
       return idx;
     }
-    orders_.emplace_back();
-    return static_cast<uint32_t>(orders_.size() - 1);
+    s_->orders.emplace_back();
+    return static_cast<uint32_t>(s_->orders.size() - 1);
+  }
+
+  // Gives this book's orders back to a shared store (clear, destruction).
+  void release_orders() {
+    if (s_ == nullptr) return;
+    for (const auto& side : sides_) {
+      for (const LevelRef& r : side) {
+        for (uint32_t i = levels_[r.level].head; i != kNone;) {
+          const Order& o = s_->orders[i];
+          s_->ids.erase(o.id, owner_);
+          s_->free_orders.push_back(i);
+          i = o.next;
+        }
+      }
+    }
   }
 
   // Position in the side vector of the first entry with key >= k (vector ascending by key, best
@@ -227,12 +309,12 @@ class OrderBook {
 
   void link_back(uint32_t lvl, uint32_t idx) {
     Level& l = levels_[lvl];
-    Order& o = orders_[idx];
+    Order& o = s_->orders[idx];
     o.level = lvl;
     o.prev = l.tail;
     o.next = kNone;
     if (l.tail != kNone) {
-      orders_[l.tail].next = idx;
+      s_->orders[l.tail].next = idx;
     } else {
       l.head = idx;
     }
@@ -242,29 +324,30 @@ class OrderBook {
   }
 
   void erase_at(uint32_t idx) {
-    Order& o = orders_[idx];
+    auto& orders = s_->orders;
+    Order& o = orders[idx];
     Level& l = levels_[o.level];
     if (o.prev != kNone) {
-      orders_[o.prev].next = o.next;
+      orders[o.prev].next = o.next;
     } else {
       l.head = o.next;
     }
     if (o.next != kNone) {
-      orders_[o.next].prev = o.prev;
+      orders[o.next].prev = o.prev;
     } else {
       l.tail = o.prev;
     }
     l.qty -= o.qty;
     --l.count;
     if (l.count == 0) drop_level(o.side, o.level);
-    ids_.erase(o.id);
-    free_orders_.push_back(idx);
+    s_->ids.erase(o.id, owner_);
+    s_->free_orders.push_back(idx);
     --live_orders_;
   }
 
-  IdMap ids_;
-  std::vector<Order> orders_;
-  std::vector<uint32_t> free_orders_;
+  std::unique_ptr<Store> own_;  // null when the store is shared
+  Store* s_ = nullptr;          // null only in a moved-from book
+  uint32_t owner_ = 0;
   std::vector<Level> levels_;
   std::vector<uint32_t> free_levels_;
   std::vector<LevelRef> sides_[2];
