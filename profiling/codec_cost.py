@@ -14,7 +14,6 @@ import argparse
 import time
 
 import numpy as np
-
 from minihft import codec
 from minihft.records import MD_EVENT, ORDER_COMMAND
 

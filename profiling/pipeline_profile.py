@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 from minihft import codec
 from minihft.benchmarks._procs import Stack, free_port
 from minihft.runtime.stack import ROOT
@@ -111,6 +112,21 @@ class _Tap(threading.Thread):
         self.c.close()
 
 
+def _wait_leaders(bootstrap: str, topics: list[str], timeout_s: float = 30.0) -> None:
+    """Fresh topics on a loaded broker answer 'Not leader for partition' for a while, which
+    lob_engine treats as a start-up failure: wait until every partition has a leader."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        md = admin.list_topics(timeout=10).topics
+        led = [t in md and all(p.leader >= 0 for p in md[t].partitions.values()) for t in topics]
+        if all(led):
+            time.sleep(1.0)  # leaders known to the controller; let the metadata spread
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"topics without a leader after {timeout_s} s: {topics}")
+
+
 def _spy(pid: int, out: Path, rate: int) -> subprocess.Popen[bytes]:
     argv = [str(PYSPY), "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw",
             "--output", str(out), "--nonblocking"]  # fmt: skip
@@ -147,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     t_start = time.monotonic()
     with Stack(a.kafka_bootstrap, "profile") as s:
+        _wait_leaders(a.kafka_bootstrap, list(s.topics.all()))
         s.start_lob_engine()
         sr_port = s.start_python("strategy_runner", "--strategy", "probe")
         s.wait_ready()
