@@ -37,6 +37,8 @@ class LiveSource:
     port: int
     group: str = ""  # MoldUDP64 multicast group (joined on `host`)
     rerequest: tuple[str, int] | None = None  # MoldUDP64 re-request server
+    request_timeout_ms: int = 50  # MoldUDP64: wait this long for a retransmission, then re-ask
+    max_requests: int = 100  # MoldUDP64: asks per gap before it is given up (SequenceGap)
     user: str = ""
     password: str = ""
     session: str = ""
@@ -50,14 +52,15 @@ def _host_port(text: str, what: str) -> tuple[str, int]:
 
 
 def parse_source(text: str) -> LiveSource:
-    """moldudp64://HOST:PORT[?group=ADDR&rerequest=HOST:PORT] or
-    soupbintcp://HOST:PORT?user=..&password=..&session=.."""
+    """moldudp64://HOST:PORT[?group=ADDR&rerequest=HOST:PORT&request_timeout_ms=N&max_requests=N]
+    or soupbintcp://HOST:PORT?user=..&password=..&session=.."""
     u = urllib.parse.urlsplit(text)
     if u.scheme not in ("moldudp64", "soupbintcp"):
         raise ValueError(f"--source {text!r}: scheme must be moldudp64:// or soupbintcp://")
     host, port = _host_port(u.netloc, f"--source {text!r}")
     q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
-    allowed = {"group", "rerequest"} if u.scheme == "moldudp64" else {"user", "password", "session"}
+    mold = {"group", "rerequest", "request_timeout_ms", "max_requests"}
+    allowed = mold if u.scheme == "moldudp64" else {"user", "password", "session"}
     if unknown := set(q) - allowed:
         raise ValueError(
             f"--source {text!r}: unknown parameter(s) {sorted(unknown)}, allowed {sorted(allowed)}"
@@ -66,7 +69,13 @@ def parse_source(text: str) -> LiveSource:
         rr = (
             _host_port(q["rerequest"], f"--source {text!r} rerequest") if "rerequest" in q else None
         )
-        return LiveSource("moldudp64", host, port, group=q.get("group", ""), rerequest=rr)
+        ints = {}
+        for k in ("request_timeout_ms", "max_requests"):
+            if k in q:
+                if not q[k].isdigit() or int(q[k]) < 1:
+                    raise ValueError(f"--source {text!r}: {k} must be a positive integer")
+                ints[k] = int(q[k])
+        return LiveSource("moldudp64", host, port, q.get("group", ""), rr, **ints)
     return LiveSource(
         "soupbintcp",
         host,
@@ -79,7 +88,13 @@ def parse_source(text: str) -> LiveSource:
 
 def open_receiver(src: LiveSource) -> MoldUdp64Receiver | SoupBinTcpReceiver:
     if src.proto == "moldudp64":
-        rx = MoldUdp64Receiver(port=src.port, host=src.host, group=src.group)
+        rx = MoldUdp64Receiver(
+            port=src.port,
+            host=src.host,
+            group=src.group,
+            request_timeout_ms=src.request_timeout_ms,
+            max_requests=src.max_requests,
+        )
         if src.rerequest is not None:
             rx.set_rerequest(src.rerequest[1], src.rerequest[0])
         return rx
