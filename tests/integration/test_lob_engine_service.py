@@ -39,6 +39,8 @@ pytestmark = pytest.mark.integration
 
 Start = Callable[..., EngineProcess]
 M = "minihft_lob_engine_"
+DELIVERY = pytest.mark.parametrize("delivery", ["idempotent", "transactional"])
+MAX_OUT_RECORDS = 1024  # per output message (engine_stage.hpp)
 
 
 def lobster_events(ticker: str, level: int, symbol_id: int, n: int) -> Records:
@@ -192,8 +194,9 @@ def test_conflation_sends_latest_book_per_symbol(
 # ---- (b) kill -9 and restart -------------------------------------------------------------------
 
 
+@DELIVERY
 def test_kill_9_restart_loses_and_duplicates_nothing(
-    bootstrap: str, engine_topics: Topics, run_engine: Start
+    bootstrap: str, engine_topics: Topics, run_engine: Start, delivery: str
 ) -> None:
     events = lobster_events("GOOG", 10, 1, 20_000)
     cmds = {1: random_commands(1, 3000, seed=1), 3: random_commands(3, 3000, seed=3)}
@@ -204,7 +207,7 @@ def test_kill_9_restart_loses_and_duplicates_nothing(
         publish_batches(bus, engine_topics.orders, codec.ORDERS, c[:half_cmd], 10)
         for c in cmds.values()
     )
-    first = run_engine()
+    first = run_engine("--delivery", delivery)
     first.wait_ready()
     first.wait_consumed(n_md, n_or)
     first.wait_until("a commit", lambda: first.metrics()[M + "transactions_total"] > 0)
@@ -231,7 +234,7 @@ def test_kill_9_restart_loses_and_duplicates_nothing(
     n_md += counts[0]
     n_or += counts[1]
 
-    second = run_engine()
+    second = run_engine("--delivery", delivery)
     second.wait_ready()
     second.wait_consumed(n_md, n_or)
     assert second.metrics()[M + "replayed_messages_total"] > 0
@@ -303,15 +306,17 @@ def test_bad_messages_go_to_dead_letter_and_processing_continues(
 # ---- (d) SIGTERM ------------------------------------------------------------------------------
 
 
+@DELIVERY
 def test_sigterm_exits_zero_and_keeps_committed_work(
-    bootstrap: str, engine_topics: Topics, run_engine: Start
+    bootstrap: str, engine_topics: Topics, run_engine: Start, delivery: str
 ) -> None:
     events = lobster_events("GOOG", 10, 1, 8000)
     cmds = random_commands(1, 1000, seed=9)
     bus = KafkaBus(bootstrap)
     n_md = publish_batches(bus, engine_topics.md_events, codec.MD_EVENTS, events[:4000], 200)
     n_or = publish_batches(bus, engine_topics.orders, codec.ORDERS, cmds[:500], 25)
-    engine = run_engine("--commit-interval-ms", "5000")  # the last commit happens at SIGTERM
+    # The last commit happens at SIGTERM.
+    engine = run_engine("--commit-interval-ms", "5000", "--delivery", delivery)
     engine.wait_ready()
     engine.wait_consumed(n_md, n_or)
     t0 = time.monotonic()
@@ -325,7 +330,7 @@ def test_sigterm_exits_zero_and_keeps_committed_work(
     # A restart replays exactly what was committed and continues without repeating anything.
     n_md2 = publish_batches(bus, engine_topics.md_events, codec.MD_EVENTS, events[4000:], 200, 20)
     n_or2 = publish_batches(bus, engine_topics.orders, codec.ORDERS, cmds[500:], 25, 20)
-    again = run_engine()
+    again = run_engine("--delivery", delivery)
     again.wait_ready()
     again.wait_consumed(n_md + n_md2, n_or + n_or2)
     assert again.metrics()[M + "replayed_messages_total"] == n_md + n_or
@@ -358,3 +363,77 @@ def test_resubmitted_order_id_is_rejected_not_filled_twice(
     assert list(got["type"]) == [1, 1, 3, 3, 2]
     assert got["order_id"][-1] == 7 and got["reason"][-1] == ErrorCode.DUPLICATE_ORDER_ID
     assert engine.metrics()[M + "reused_order_ids_total"] == 1
+
+
+# ---- (e) large input batches, and a crash between two outputs of one input -------------------
+
+
+def assert_bounded(msgs: list[Any], schema: codec.BatchSchema) -> None:
+    for m in msgs:
+        assert len(codec.decode(m.value(), schema).records) <= MAX_OUT_RECORDS
+        assert len(m.value()) < 900_000
+
+
+def test_4096_event_input_batches_are_split_into_bounded_messages(
+    bootstrap: str, engine_topics: Topics, run_engine: Start
+) -> None:
+    events = lobster_events("GOOG", 10, 1, 20_000)
+    cmds = random_commands(1, 3000, seed=11)
+    bus = KafkaBus(bootstrap)
+    n_md = publish_batches(bus, engine_topics.md_events, codec.MD_EVENTS, events, 4096)
+    n_or = publish_batches(bus, engine_topics.orders, codec.ORDERS, cmds, 3000)
+    engine = run_engine("--no-conflate")
+    engine.wait_ready()
+    engine.wait_consumed(n_md, n_or)
+    seqs = expected_books(events)[0]
+    book_msgs = consume_all(
+        bootstrap,
+        engine_topics.md_book,
+        lambda ms: (
+            sum(len(codec.decode(m.value(), codec.MD_BOOK).records) for m in ms) >= len(seqs)
+        ),
+    )
+    # Some input batch changed the book more often than one message may carry.
+    assert len(book_msgs) > n_md
+    assert_bounded(book_msgs, codec.MD_BOOK)
+    batch_seqs = sorted(codec.decode(m.value(), codec.MD_BOOK).batch_seq for m in book_msgs)
+    assert batch_seqs == list(range(1, len(book_msgs) + 1))
+    assert_books(decode_records(book_msgs, codec.MD_BOOK), events)
+    ref = reference_reports(cmds)
+    assert len(ref) > MAX_OUT_RECORDS  # one input batch -> several exec.reports messages
+    ex_msgs = consume_all(
+        bootstrap,
+        engine_topics.exec_reports,
+        lambda ms: (
+            sum(len(codec.decode(m.value(), codec.EXEC_REPORTS).records) for m in ms) >= len(ref)
+        ),
+    )
+    assert_bounded(ex_msgs, codec.EXEC_REPORTS)
+    assert decode_records(ex_msgs, codec.EXEC_REPORTS).tobytes() == ref.tobytes()
+    assert engine.metrics()[M + "update_latency_ns_count"] == n_md
+
+
+@pytest.mark.parametrize("crash_after", [2, 7])
+def test_crash_between_outputs_of_one_input_duplicates_and_loses_nothing(
+    bootstrap: str, engine_topics: Topics, run_engine: Start, crash_after: int
+) -> None:
+    """Idempotent delivery: the first run dies after `crash_after` output messages (inside the
+    outputs of one 4096-event input); the restart, under a new group (no committed offsets, so
+    only the output tails tell what was written), completes the streams exactly."""
+    events = lobster_events("GOOG", 10, 1, 20_000)
+    cmds = random_commands(1, 3000, seed=13)
+    bus = KafkaBus(bootstrap)
+    n_md = publish_batches(bus, engine_topics.md_events, codec.MD_EVENTS, events, 4096)
+    n_or = publish_batches(bus, engine_topics.orders, codec.ORDERS, cmds, 1500)
+    first = run_engine("--no-conflate", "--crash-after-messages", str(crash_after))
+    assert first.proc.wait(60) == 137, first.logs()
+    second = run_engine("--no-conflate", "--group", "other." + engine_topics.prefix)
+    second.wait_ready()
+    second.wait_consumed(n_md, n_or)
+    m = second.metrics()
+    assert m[M + "dedup_skipped_total"] >= crash_after - 1
+    assert_books(
+        book_updates(bootstrap, engine_topics, {1: len(expected_books(events)[0])})[1], events
+    )
+    ref = reference_reports(cmds)
+    assert exec_reports(bootstrap, engine_topics, {1: len(ref)})[1].tobytes() == ref.tobytes()

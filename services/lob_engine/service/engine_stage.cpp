@@ -119,7 +119,13 @@ void EngineStage::handle(const InMsg& m) {
   prov_ = Prov{static_cast<uint8_t>(src), {}, msg->partition, msg->offset, 0, 0};
   if (m.cause != DeadCause::None) {
     if (live) inc(m_.dead_letters[src][static_cast<size_t>(m.cause)]);
-    if (emit) {
+    bool held = false;
+    if (emit && written_.partitions[2] != 0) {
+      const int32_t p = written_.partition_of(2, msg->key ? msg->key : "", msg->key_len);
+      held = written_.holds(2, p, prov_);
+      if (held) inc(m_.dedup_skipped);
+    }
+    if (emit && !held) {
       OutItem it;
       it.kind = OutKind::Dead;
       it.dead = OutDead{msg, m.source, m.cause};
@@ -195,6 +201,20 @@ void EngineStage::process_md(const InMsg& m, bool emit) {
   if (counting_) m_.update_latency.observe(clock_.now_ns() - m.recv_ts);
 }
 
+size_t EngineStage::first_unwritten(size_t out, SymbolId sym, uint32_t first, size_t chunks) const {
+  if (written_.partitions[out] == 0) return 0;
+  char key[16];
+  const auto len = static_cast<size_t>(std::snprintf(key, sizeof key, "%u", sym));
+  const int32_t part = written_.partition_of(out, key, len);
+  Prov p = prov_;
+  size_t c = 0;
+  for (; c < chunks; ++c) {
+    p.sub = first + static_cast<uint32_t>(c);
+    if (!written_.holds(out, part, p)) break;
+  }
+  return c;
+}
+
 void EngineStage::emit_books(SymbolId sym, const OutBegin& begin_in, bool emit) {
   SymState& s = state(sym);
   // Counted whether emitted or not, so a replay numbers batches and provenance as the first run.
@@ -205,6 +225,9 @@ void EngineStage::emit_books(SymbolId sym, const OutBegin& begin_in, bool emit) 
   s.book_batches += chunks;
   prov_.sub += static_cast<uint32_t>(chunks);
   if (!emit) return;
+  const size_t c0 = first_unwritten(0, sym, first_sub, chunks);
+  inc(m_.dedup_skipped, c0);
+  if (c0 == chunks) return;
   OutBegin begin = begin_in;
   begin.symbol_id = sym;
   begin.prov = prov_;
@@ -227,7 +250,7 @@ void EngineStage::emit_books(SymbolId sym, const OutBegin& begin_in, bool emit) 
     return;
   }
   OutItem it;
-  for (size_t c = 0; c < chunks; ++c) {
+  for (size_t c = c0; c < chunks; ++c) {
     it.kind = OutKind::Begin;
     it.begin = begin;
     it.begin.batch_seq = first_seq + c;
@@ -292,8 +315,10 @@ void EngineStage::emit_execs(SymbolId sym, const OutBegin& begin_in, bool emit) 
   s.exec_batches += chunks;
   prov_.sub += static_cast<uint32_t>(chunks);
   if (!emit) return;
+  const size_t c0 = first_unwritten(1, sym, first_sub, chunks);
+  inc(m_.dedup_skipped, c0);
   OutItem it;
-  for (size_t c = 0; c < chunks; ++c) {
+  for (size_t c = c0; c < chunks; ++c) {
     it.kind = OutKind::Begin;
     it.begin = begin_in;
     it.begin.symbol_id = sym;

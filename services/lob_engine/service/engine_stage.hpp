@@ -45,6 +45,10 @@ class EngineStage {
               SpscRing<OutItem>& out, const std::atomic<bool>& producer_lagging,
               const std::atomic<bool>& replay_reached, Parker& self, Parker& producer);
 
+  // Idempotent delivery: outputs the tails already hold are not queued at all, so a replay
+  // neither fills the ring nor conflates what is still to be sent.
+  void set_written(const WrittenTable& t) { written_ = t; }
+
   // Returns once `input_done` is set, the input ring is empty and every output is queued.
   void run(const std::atomic<bool>& input_done);
 
@@ -86,6 +90,9 @@ class EngineStage {
   bool counting_ = false;     // metrics count live (not replayed) messages only
   bool pushed_ = false;       // something went to the ring since the producer was last woken
   Prov prov_{};               // the input message being handled; sub = outputs so far
+  WrittenTable written_;
+  // Index of the first of `chunks` output messages (from sub `first`) not yet in the tail.
+  size_t first_unwritten(size_t out, SymbolId sym, uint32_t first, size_t chunks) const;
 
   BookBuilder builder_;
   MatchingEngine matcher_;

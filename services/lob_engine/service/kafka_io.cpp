@@ -388,7 +388,6 @@ bool ProducerStage::produce(rd_kafka_topic_t* topic, const void* data, size_t le
     const size_t out = topic == out_[0] ? 0 : topic == out_[1] ? 1 : 2;
     partition = partition_of(out, key, key_len);
     if (prov && !admit(out, partition, *prov)) {
-      inc(m_.dedup_skipped);
       if (headers) rd_kafka_headers_destroy(headers);
       return true;
     }
@@ -421,12 +420,12 @@ bool ProducerStage::produce(rd_kafka_topic_t* topic, const void* data, size_t le
 
 bool ProducerStage::produce_batch() {
   if (!txn_) {
-    // Decided before encoding: a restart's replay re-sends everything and drops most of it.
+    // The engine already drops what the tails held at start (and counts it); this check also
+    // keeps the header vectors current.
     char key[16];
     const auto key_len = static_cast<size_t>(std::snprintf(key, sizeof key, "%u", cur_.symbol_id));
     const size_t out = cur_.topic == OutTopic::MdBook ? 0 : 1;
     if (!admit(out, partition_of(out, key, key_len), cur_.prov)) {
-      inc(m_.dedup_skipped);
       return true;
     }
   }

@@ -81,6 +81,9 @@ class ProducerStage {
   // transaction or delivery error (the caller exits non-zero without committing anything more).
   bool run(SpscRing<OutItem>& ring, const std::atomic<bool>& engine_done);
 
+  // Set by recover(); copied by the engine before any thread starts.
+  const WrittenTable& tails() const { return tails_; }
+
   std::atomic<bool> lagging{false};
   std::atomic<bool> delivery_failed{false};
   Parker parker;  // woken by the engine after it pushes
@@ -115,6 +118,7 @@ class ProducerStage {
   std::vector<ExecReport> execs_;
   const bool txn_;
   rd_kafka_t* committer_ = nullptr;
+  WrittenTable tails_;  // what the tails held at start, for the engine (read-only copy)
   int32_t out_parts_[3] = {0, 0, 0};
   // [output topic][output partition] -> newest provenance written there, per input partition
   std::vector<std::vector<Prov>> written_[3];

@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
   Parker engine_parker;
   EngineStage engine(cfg, clock, metrics, in_ring, out_ring, producer.lagging,
                      consumer.replay_reached, engine_parker, producer.parker);
+  engine.set_written(producer.tails());
 
   std::thread t_consumer([&] {
     consumer.run(stop, in_ring, engine_parker);

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "commands_generated.h"
 #include "md_events_generated.h"
@@ -99,6 +100,26 @@ static_assert(sizeof(Prov) == 24);
 inline bool prov_le(const Prov& a, const Prov& b) {  // same source partition assumed
   return a.offset < b.offset || (a.offset == b.offset && a.sub <= b.sub);
 }
+
+// Idempotent delivery: per output topic (md.book, exec.reports, dead.letter) and partition, the
+// newest provenance written there per input partition, as read from the output tails at start.
+struct WrittenTable {
+  int32_t partitions[3] = {0, 0, 0};
+  std::vector<std::vector<Prov>> written[3];
+
+  // librdkafka's "consistent" partitioner, the one the producer uses (CRC32(key) % count).
+  int32_t partition_of(size_t out, const void* key, size_t key_len) const {
+    return rd_kafka_msg_partitioner_consistent(nullptr, key, key_len, partitions[out], nullptr,
+                                               nullptr);
+  }
+  bool holds(size_t out, int32_t partition, const Prov& p) const {
+    if (static_cast<size_t>(partition) >= written[out].size()) return false;
+    for (const Prov& e : written[out][static_cast<size_t>(partition)]) {
+      if (e.source == p.source && e.partition == p.partition) return prov_le(p, e);
+    }
+    return false;
+  }
+};
 
 // Output batches are split so a message stays far below the broker's 1 MB message.max.bytes
 // whatever the input batch size: 1024 x 512 B book updates = 512 KB.

@@ -32,7 +32,7 @@ int64_t now_ms() {
 int32_t ProducerStage::partition_of(size_t out, const void* key, size_t key_len) const {
   // Same function librdkafka's "consistent" partitioner applies (CRC32(key) % partitions).
   return rd_kafka_msg_partitioner_consistent(out_[out], key, key_len, out_parts_[out], nullptr,
-                                             nullptr);
+                                             nullptr);  // as WrittenTable::partition_of
 }
 
 bool ProducerStage::admit(size_t out, int32_t partition, const Prov& p) {
@@ -191,6 +191,10 @@ bool ProducerStage::recover(const std::atomic<bool>& stop, rd_kafka_t* consumer)
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   for (const Tail& t : tails) found += t.found ? 1 : 0;
+  for (size_t o = 0; o < 3; ++o) {
+    tails_.partitions[o] = out_parts_[o];
+    tails_.written[o] = written_[o];
+  }
   log("info", "output tails read: replayed outputs up to there are not sent again",
       {{"partitions_with_data", std::to_string(tails.size())},
        {"with_provenance", std::to_string(found)}});
