@@ -70,14 +70,19 @@ def run(cfg: FeedHandlerConfig, *, bus: Bus | None = None, clock: Clock | None =
         if not _ensure_topics(svc, list(svc.topics.all()), cfg.partitions):
             return 0
         if cfg.source is not None:
-            code = run_live(
+
+            def on_publish(n_events: int, n_batches: int) -> None:
+                events_total.inc(n_events)
+                batches_total.inc(n_batches)
+
+            code: int = run_live(
                 svc,
                 live_metrics,
                 parse_source(cfg.source),
                 batch_events=cfg.batch_events,
                 exit_when_done=cfg.exit_when_done,
                 on_done=lambda: done.set(1),
-                on_publish=lambda n_ev, n_b: (events_total.inc(n_ev), batches_total.inc(n_b))[0],
+                on_publish=on_publish,
             )
             _flush(svc)
             svc.log.info("stopped cleanly")

@@ -75,7 +75,15 @@ def parse_source(text: str) -> LiveSource:
                 if not q[k].isdigit() or int(q[k]) < 1:
                     raise ValueError(f"--source {text!r}: {k} must be a positive integer")
                 ints[k] = int(q[k])
-        return LiveSource("moldudp64", host, port, q.get("group", ""), rr, **ints)
+        return LiveSource(
+            "moldudp64",
+            host,
+            port,
+            group=q.get("group", ""),
+            rerequest=rr,
+            request_timeout_ms=ints.get("request_timeout_ms", 50),
+            max_requests=ints.get("max_requests", 100),
+        )
     return LiveSource(
         "soupbintcp",
         host,
