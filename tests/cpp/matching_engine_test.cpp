@@ -354,7 +354,7 @@ std::vector<OrderCommand> random_stream(size_t n, uint32_t seed) {
     c.symbol_id = static_cast<uint32_t>(rng() % 2);
     c.order_type = rng() % 6 == 0 ? 1 : 0;
     c.tif = static_cast<uint8_t>(rng() % 3);
-    c.flags = rng() % 5 == 0 ? kPostOnly : 0;
+    c.flags = rng() % 5 == 0 ? static_cast<uint32_t>(kPostOnly) : 0u;
   }
   return v;
 }
@@ -381,10 +381,14 @@ TEST(EngineInvariants, BookNeverCrossedAndLevelsConsistent) {
   for (const auto& c : cmds) {
     e.process(c, [](const ExecReport& r) {
       ASSERT_GE(r.leaves_qty, 0);
-      if (static_cast<ExecType>(r.type) == ExecType::OrderFilled) ASSERT_GT(r.qty, 0);
+      if (static_cast<ExecType>(r.type) == ExecType::OrderFilled) {
+        ASSERT_GT(r.qty, 0);
+      }
     });
     const OrderBook* b = e.book(c.symbol_id);
-    if (b && b->best(B) && b->best(S)) ASSERT_LT(b->best(B)->price, b->best(S)->price);
+    if (b && b->best(B) && b->best(S)) {
+      ASSERT_LT(b->best(B)->price, b->best(S)->price);
+    }
   }
 }
 
