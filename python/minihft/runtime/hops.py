@@ -74,22 +74,22 @@ class HopObserver:
 
     def observe_batch(self, topic: str, batch: codec.Batch, now_ns: int | None = None) -> None:
         now = self.clock.now_ns() if now_ns is None else now_ns
-        hops = batch.hops
+        # One tolist() of the few stamps beats numpy field access per stamp.
+        stamps: list[tuple[int, int, int, int, int]] = batch.hops.tolist()
         gaps = self._gap_counter(topic)
-        producer = (int(hops["stage"][-1]), int(hops["instance"][-1])) if len(hops) else (0, 0)
+        producer = (stamps[-1][1], stamps[-1][3]) if stamps else (0, 0)
         key = (topic, batch.symbol_id, *producer)
         prev = self._last_seq.get(key)
         if prev is not None and batch.batch_seq > prev + 1:
             gaps.inc()
         self._last_seq[key] = batch.batch_seq
-        if len(hops) == 0:
+        if not stamps:
             return
-        ts = hops["ts"].tolist()
-        stages = hops["stage"].tolist()
-        for i in range(1, len(ts)):
-            a, b = self._stage(stages[i - 1]), self._stage(stages[i])
-            self._observe(a if a == b else f"{a}>{b}", ts[i] - ts[i - 1])
-        last = self._stage(stages[-1])
+        prev_ts, prev_stage = stamps[0][0], self._stage(stamps[0][1])
+        for ts, stage, _, _, _ in stamps[1:]:
+            name = self._stage(stage)
+            self._observe(name if name == prev_stage else f"{prev_stage}>{name}", ts - prev_ts)
+            prev_ts, prev_stage = ts, name
         me = self.metrics.service
-        self._observe(last if last == me else f"{last}>{me}", now - ts[-1])
-        self._observe(END_TO_END, now - ts[0])
+        self._observe(prev_stage if prev_stage == me else f"{prev_stage}>{me}", now - prev_ts)
+        self._observe(END_TO_END, now - stamps[0][0])
