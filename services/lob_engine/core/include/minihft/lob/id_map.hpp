@@ -197,7 +197,8 @@ class OrderIndex {
       j = (j + 1) & mask_;
       if (entries_[j].value == kMissing) break;
       size_t home = slot_of(entries_[j].key);
-      bool movable = (hole <= j) ? (home <= hole || home > j) : (home <= hole && home > j);
+      // Movable when the hole is no farther from the entry than its home slot is.
+      bool movable = ((j - home) & mask_) >= ((j - hole) & mask_);
       if (movable) {
         entries_[hole] = entries_[j];
         hole = j;
