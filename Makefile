@@ -69,9 +69,11 @@ service: $(INSTALLED) ## the lob_engine Kafka service binary (librdkafka), Relea
 	cmake --build build/service -j $(JOBS) --target lob_engine
 	@echo "lob_engine: $(CURDIR)/build/service/services/lob_engine/service/lob_engine"
 
-bench: build ## benchmarks, one JSON line each
-	@$(VENV)/bin/minihft bench book
-	@$(VENV)/bin/minihft bench match
+BENCHES := book match itch-parse itch-book udp backtest backtest-python
+BENCHES_KAFKA := pipeline tick-to-order
+
+bench: build service kafka-up ## every benchmark, one JSON line each (peers side by side)
+	@for b in $(BENCHES) $(BENCHES_KAFKA); do $(VENV)/bin/minihft bench $$b || exit 1; done
 
 .PHONY: profile
 profile: $(INSTALLED) service ## callgrind (C++ core) + py-spy (services on the sample via Kafka) -> profiling/reports/<date>/
