@@ -82,6 +82,7 @@ profile: $(INSTALLED) service ## callgrind (C++ core) + py-spy (services on the 
 lint: $(INSTALLED) ## ruff, mypy, clang-format (check only)
 	$(VENV)/bin/ruff check python services tests
 	$(VENV)/bin/ruff format --check python services tests
+	bash tools/typecheck-tree.sh
 	$(VENV)/bin/mypy
 	$(VENV)/bin/clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.hpp' ':!:schemas/generated/*')
 
