@@ -117,8 +117,16 @@ bool ProducerStage::recover(const std::atomic<bool>& stop, rd_kafka_t* consumer)
     written_[o].assign(static_cast<size_t>(out_parts_[o]), {});
     for (int32_t p = 0; p < out_parts_[o]; ++p) {
       int64_t lo = 0, hi = 0;
-      rd_kafka_resp_err_t e =
-          rd_kafka_query_watermark_offsets(rk, names[o].c_str(), p, &lo, &hi, 10000);
+      // Just-created topics answer "not leader" until the partition has one: retry a while.
+      rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+      for (int attempt = 0; attempt < 120 && !stop; ++attempt) {
+        e = rd_kafka_query_watermark_offsets(rk, names[o].c_str(), p, &lo, &hi, 10000);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        if (attempt % 10 == 0) {
+          log("warn", "watermarks", {{"topic", names[o]}, {"error", rd_kafka_err2str(e)}});
+        }
+        sleep_ms(250);
+      }
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log("error", "watermarks", {{"topic", names[o]}, {"error", rd_kafka_err2str(e)}});
         rd_kafka_destroy(rk);
