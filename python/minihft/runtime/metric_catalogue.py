@@ -178,9 +178,18 @@ def python_metrics() -> list[MetricDef]:
     return defs
 
 
+# The help may be adjacent string literals (clang-format wraps long ones); _cpp_help joins them.
 _CPP_BLOCK = re.compile(
-    r'n = p \+ "(?P<name>\w+)";\s*head\(o, n, "(?P<type>\w+)",\s*"(?P<help>(?:[^"\\]|\\.)*)"\);'
+    r'n = p \+ "(?P<name>\w+)";\s*head\(o, n, "(?P<type>\w+)",'
+    r'\s*(?P<help>"(?:[^"\\]|\\.)*"(?:\s*"(?:[^"\\]|\\.)*")*)\);'
 )
+_CPP_STR = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _cpp_help(literals: str) -> str:
+    return "".join(_CPP_STR.findall(literals))
+
+
 _CPP_HIST = re.compile(r'\w+\.render\(o, p \+ "(?P<name>\w+)",\s*"(?P<help>(?:[^"\\]|\\.)*)"\);')
 _CPP_LABEL = re.compile(r'(\w+)=\\"')
 
@@ -207,7 +216,8 @@ def lob_engine_metrics(path: Path = LOB_METRICS_CPP) -> list[MetricDef]:
             labels = tuple(dict.fromkeys(_CPP_LABEL.findall(body[end:nxt])))
         line = text.count("\n", 0, body_at + start) + 1
         name = prefix[1] + m["name"]
-        help_ = m["help"].replace('\\"', '"')
+        raw = _cpp_help(m["help"]) if what == "block" else m["help"]
+        help_ = raw.replace('\\"', '"')
         defs.append(MetricDef("lob_engine", name, typ, labels, help_, _rel(path, line)))
     if not defs:
         raise CatalogueError(f"{path}: no metric found in Metrics::render()")
