@@ -74,7 +74,7 @@ TEST(OrderIndex, ClearEmptiesAndKeepsWorking) {
 }
 
 TEST(SharedStore, SameOrderIdInTwoSymbolsIsTwoOrders) {
-  BookBuilder b;
+  BookBuilder b(1 << 14, BookStore::Shared);
   EXPECT_EQ(b.apply(ev(MdEventType::Add, 7, Side::Buy, 100, 10, 1)), ErrorCode::Ok);
   EXPECT_EQ(b.apply(ev(MdEventType::Add, 7, Side::Sell, 200, 3, 2)), ErrorCode::Ok);
   EXPECT_EQ(b.apply(ev(MdEventType::Add, 7, Side::Buy, 101, 1, 1)), ErrorCode::DuplicateOrderId);
@@ -86,7 +86,7 @@ TEST(SharedStore, SameOrderIdInTwoSymbolsIsTwoOrders) {
 }
 
 TEST(SharedStore, ClearingOneSymbolLeavesTheOthers) {
-  BookBuilder b;
+  BookBuilder b(1 << 14, BookStore::Shared);
   for (uint64_t i = 0; i < 50; ++i) {
     b.apply(ev(MdEventType::Add, i, Side::Buy, 100 + static_cast<Price>(i % 3), 1, 0));
     b.apply(ev(MdEventType::Add, 1000 + i, Side::Sell, 300, 2, 1));
@@ -106,7 +106,7 @@ TEST(SharedStore, ClearingOneSymbolLeavesTheOthers) {
 }
 
 TEST(SharedStore, CopyOfASharedBookIsIndependent) {
-  BookBuilder b;
+  BookBuilder b(1 << 14, BookStore::Shared);
   b.apply(ev(MdEventType::Add, 1, Side::Buy, 100, 10, 4));
   b.apply(ev(MdEventType::Add, 2, Side::Buy, 100, 5, 4));
   b.apply(ev(MdEventType::Add, 3, Side::Buy, 99, 5, 5));
@@ -143,11 +143,11 @@ TEST(SharedStore, OwnedBookCopyAndMove) {
 }
 
 TEST(SharedStore, MovedBuilderKeepsItsBooks) {
-  BookBuilder a;
+  BookBuilder a(1 << 14, BookStore::Shared);
   a.apply(ev(MdEventType::Add, 1, Side::Buy, 100, 10, 0));
   BookBuilder b = std::move(a);
   EXPECT_EQ(b.apply(ev(MdEventType::Cancel, 1, Side::Buy, 0, 4, 0)), ErrorCode::Ok);
-  BookBuilder c;
+  BookBuilder c(1 << 14, BookStore::Shared);
   c.apply(ev(MdEventType::Add, 1, Side::Sell, 300, 1, 3));
   c = std::move(b);
   EXPECT_EQ(c.book(3), nullptr);
@@ -191,10 +191,22 @@ std::vector<MdEvent> random_stream(size_t n, uint32_t symbols, uint64_t seed) {
   return out;
 }
 
-TEST(SharedStore, BatchApplyEqualsOneByOne) {
+TEST(SharedStore, AutoSharesOnlySmallBooks) {
+  BookBuilder small(256);
+  BookBuilder big(1 << 14);
+  small.apply(ev(MdEventType::Add, 1, Side::Buy, 100, 1, 0));
+  small.apply(ev(MdEventType::Add, 2, Side::Buy, 100, 1, 1));
+  big.apply(ev(MdEventType::Add, 1, Side::Buy, 100, 1, 0));
+  big.apply(ev(MdEventType::Add, 2, Side::Buy, 100, 1, 1));
+  // Slots are numbered per store: in a shared one the second symbol's first order is slot 1.
+  EXPECT_EQ(small.book(1)->index_of(2), 1u);
+  EXPECT_EQ(big.book(1)->index_of(2), 0u);
+}
+
+void batch_equals_one_by_one(BookStore where) {
   std::vector<MdEvent> s = random_stream(40000, 37, 3);
-  BookBuilder one(16);
-  BookBuilder batch(16);
+  BookBuilder one(16, where);
+  BookBuilder batch(16, where);
   for (const MdEvent& e : s) one.apply(e);
   batch.apply(s.data(), s.size());
   EXPECT_EQ(one.stats().by_status, batch.stats().by_status);
@@ -210,10 +222,15 @@ TEST(SharedStore, BatchApplyEqualsOneByOne) {
   }
 }
 
+TEST(SharedStore, BatchApplyEqualsOneByOne) { batch_equals_one_by_one(BookStore::Shared); }
+TEST(SharedStore, BatchApplyEqualsOneByOnePerSymbol) {
+  batch_equals_one_by_one(BookStore::PerSymbol);
+}
+
 // The shared store must give a book exactly what a book with its own store would hold.
 TEST(SharedStore, EveryBookEqualsAStandaloneBook) {
   std::vector<MdEvent> s = random_stream(30000, 11, 4);
-  BookBuilder shared(16);
+  BookBuilder shared(16, BookStore::Shared);
   std::vector<OrderBook> alone(11, OrderBook(16));
   for (const MdEvent& e : s) {
     ErrorCode got = shared.apply(e);
