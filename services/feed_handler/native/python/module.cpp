@@ -338,9 +338,10 @@ nb::dict bench_book(const InBytes& data, int runs, size_t slice_bytes, size_t ex
           for (size_t k = 1; k < start.size(); ++k) start[k] += start[k - 1];
           grouped.resize(out.events.size());
           for (const minihft::MdEvent& e : out.events) grouped[start[e.symbol_id & 0xFFFF]++] = e;
-          for (const minihft::MdEvent& e : grouped) books.apply(e);
+          books.apply(grouped.data(), grouped.size());
         } else {
-          for (const minihft::MdEvent& e : out.events) books.apply(e);
+          // The batch apply prefetches the next events' orders and table slots.
+          books.apply(out.events.data(), out.events.size());
         }
         out.clear();
         if (r.fault || r.consumed == 0) break;
