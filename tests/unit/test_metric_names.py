@@ -112,8 +112,24 @@ def test_non_literal_metric_arguments_are_refused(tmp_path: Path) -> None:
 def test_the_catalogue_registers_through_the_real_service_metrics() -> None:
     # The base set read from the source is what a real ServiceMetrics exposes.
     real = mc.exposed_types(ServiceMetrics("feed_handler").exposition().decode())
-    cat = {m.name: m.type for m in mc.python_metrics() if m.service == "feed_handler"}
+    cat = {
+        m.name: m.type
+        for m in mc.all_metrics()
+        if m.service in ("feed_handler", mc.STANDARD_SECTION)
+    }
     assert real.items() <= cat.items()
+
+
+def test_only_the_standard_process_and_python_families_skip_the_prefix() -> None:
+    std = [m for m in mc.all_metrics() if m.service == mc.STANDARD_SECTION]
+    assert {m.name for m in std} >= {"process_cpu_seconds_total", "process_resident_memory_bytes"}
+    assert all(mc.naming_problem(m) is None for m in std)
+    for name, typ in [
+        ("process_cpu_seconds_total", "gauge"),  # a standard name with the wrong type
+        ("process_queue_depth", "gauge"),
+        ("python_things_total", "counter"),
+    ]:
+        assert mc.naming_problem(mc.MetricDef("svc", name, typ, (), "", "")) is not None, name
 
 
 def test_no_service_builds_prometheus_metrics_outside_the_runtime() -> None:

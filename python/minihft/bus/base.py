@@ -41,6 +41,11 @@ class Consumer(ABC):
         """Mark these messages (and everything before them in their partitions) processed."""
 
     @abstractmethod
+    def lag(self) -> dict[tuple[str, int], int]:
+        """(topic, partition) -> messages not yet polled, for each assigned partition: high
+        watermark minus the position (the committed offset before the first poll)."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
 

@@ -81,5 +81,11 @@ class _InProcConsumer(Consumer):
             key = (self._group, m.topic, m.partition)
             self._bus._committed[key] = max(self._bus._committed.get(key, 0), m.offset + 1)
 
+    def lag(self) -> dict[tuple[str, int], int]:
+        return {
+            (t, p): len(self._bus._log(t).partitions[p]) - pos
+            for (t, p), pos in list(self._position.items())
+        }
+
     def close(self) -> None:
         return None

@@ -15,8 +15,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka import Consumer as _KConsumer
-from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from minihft.bus.base import Bus, Consumer, Message
@@ -157,6 +157,24 @@ class _KafkaConsumer(Consumer):
             offsets=[TopicPartition(t, p, o) for (t, p), o in next_offsets.items()],
             asynchronous=False,
         )
+
+    def lag(self, timeout_s: float = 1.0) -> dict[tuple[str, int], int]:
+        """Asks the broker (a round trip per partition): call it off the poll loop's thread.
+        librdkafka's handle is thread-safe; the caller must not race it with close()."""
+        positions = self._consumer.position(self._consumer.assignment())
+        unset = [tp for tp in positions if tp.offset < 0]  # assigned, nothing fetched yet
+        committed = {
+            (tp.topic, tp.partition): tp.offset
+            for tp in (self._consumer.committed(unset, timeout=timeout_s) if unset else [])
+        }
+        out: dict[tuple[str, int], int] = {}
+        for tp in positions:
+            key = (tp.topic, tp.partition)
+            low, high = self._consumer.get_watermark_offsets(tp, timeout=timeout_s, cached=False)
+            at = tp.offset if tp.offset >= 0 else committed.get(key, OFFSET_BEGINNING)
+            # Nothing committed: auto.offset.reset=earliest starts at the low watermark.
+            out[key] = max(0, high - (at if at >= 0 else low))
+        return out
 
     def close(self) -> None:
         self._consumer.close()

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from minihft.runtime.metrics import ServiceMetrics
+from minihft.runtime.metrics import STANDARD_FAMILIES, ServiceMetrics
 from minihft.runtime.stack import ROOT
 
 SERVICES_DIR = ROOT / "services"
@@ -37,6 +37,8 @@ UNITS = (
 KINDS = ("counter", "gauge", "histogram")
 # lob_engine gauges that predate the naming rule; new names must follow it.
 LEGACY_NAMES = frozenset({"minihft_lob_engine_books", "minihft_lob_engine_levels"})
+# The catalogue section of the standard process/platform/GC families every Python service has.
+STANDARD_SECTION = "every Python service"
 
 
 class CatalogueError(ValueError):
@@ -147,6 +149,24 @@ def exposed_types(registry_text: str) -> dict[str, str]:
     return out
 
 
+def _split_standard(exposed: dict[str, str], where: str) -> dict[str, str]:
+    """`exposed` without the STANDARD_FAMILIES, which must all be there with their types."""
+    std = {n: t for n, t in exposed.items() if n in STANDARD_FAMILIES}
+    want = {n: t for n, (t, _, _) in STANDARD_FAMILIES.items()}
+    if std != want:
+        raise CatalogueError(f"{where}: standard families {std}, expected {want}")
+    return {n: t for n, t in exposed.items() if n not in STANDARD_FAMILIES}
+
+
+def standard_metrics() -> list[MetricDef]:
+    lines = METRICS_PY.read_text().splitlines()
+    src = _rel(METRICS_PY, next(i for i, x in enumerate(lines, 1) if x.startswith("STANDARD_FAM")))
+    return [
+        MetricDef(STANDARD_SECTION, n, t, labels, h, src)
+        for n, (t, labels, h) in STANDARD_FAMILIES.items()
+    ]
+
+
 def python_metrics() -> list[MetricDef]:
     base = list(_calls(METRICS_PY, receivers=("self",)))
     defs: list[MetricDef] = []
@@ -157,10 +177,11 @@ def python_metrics() -> list[MetricDef]:
         calls = base + [c for f in sorted((SERVICES_DIR / svc).rglob("*.py")) for c in _calls(f)]
         # Register for real: names and types are what prometheus_client exposes.
         sm = ServiceMetrics(svc)
-        expected_before = set(exposed_types(sm.exposition().decode()))
+        where = f"services/{svc}"
+        expected_before = _split_standard(exposed_types(sm.exposition().decode()), where)
         for c in calls[len(base) :]:
             getattr(sm, c.kind)(c.what, c.unit, c.doc, *([c.labels] if c.labels else []))
-        exposed = exposed_types(sm.exposition().decode())
+        exposed = _split_standard(exposed_types(sm.exposition().decode()), where)
         if len(expected_before) != len(base):
             raise CatalogueError(
                 f"{_rel(METRICS_PY, 1)}: ServiceMetrics registers metrics the catalogue "
@@ -225,11 +246,18 @@ def lob_engine_metrics(path: Path = LOB_METRICS_CPP) -> list[MetricDef]:
 
 
 def all_metrics() -> list[MetricDef]:
-    return python_metrics() + lob_engine_metrics()
+    return python_metrics() + standard_metrics() + lob_engine_metrics()
 
 
 def naming_problem(m: MetricDef) -> str | None:
-    """Why `m.name` breaks minihft_<service>_<what>_<unit>, or None."""
+    """Why `m.name` breaks minihft_<service>_<what>_<unit>, or None.
+
+    The standard process_/python_ families are accepted under their own names and types only."""
+    std = STANDARD_FAMILIES.get(m.name)
+    if std is not None:
+        return None if std[0] == m.type else f"{m.name}: the standard family is a {std[0]}"
+    if m.name.startswith(("process_", "python_")):
+        return f"{m.name}: not a standard process_/python_ family; name it minihft_..."
     head = f"minihft_{m.service}_"
     if not m.name.startswith(head):
         return f"{m.name}: does not start with {head}"
@@ -257,7 +285,8 @@ def render(metrics: Sequence[MetricDef]) -> str:
         ", ".join(f"`{u}`" for u in UNITS) + ".",
         "Histograms also expose `_bucket`, `_sum` and `_count`. Every Python service exports",
         "the ServiceMetrics base set (`up`, `ready`, `dead_letters`, `commit_failures`) besides",
-        "its own.",
+        "its own, and the standard process, platform and GC families of prometheus_client",
+        "(the only names without the `minihft_` prefix).",
     ]
     for svc in dict.fromkeys(m.service for m in metrics):
         out += ["", f"## {svc}", "", "| name | type | labels | meaning |", "|---|---|---|---|"]

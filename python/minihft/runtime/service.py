@@ -30,6 +30,7 @@ from minihft.runtime.log import get_logger
 from minihft.runtime.metrics import ServiceMetrics
 
 STALL_S = 30.0  # a loop that has not turned for this long is unhealthy
+LAG_INTERVAL_S = 1.0  # consumer lag refresh; a broker round trip per partition
 
 
 class Service:
@@ -186,6 +187,11 @@ class Service:
         cfg = self.config
         pending: list[Message] = []
         last_commit = time.monotonic()
+        lag_done = threading.Event()
+        lag_thread = threading.Thread(
+            target=self._watch_lag, args=(consumer, lag_done), name="consumer-lag", daemon=True
+        )
+        lag_thread.start()
         while not self.stopping:
             self.beat()
             try:
@@ -219,12 +225,34 @@ class Service:
                 pending.clear()
             else:
                 time.sleep(0.5)
+        lag_done.set()
+        lag_thread.join()  # it uses the consumer: never race close()
         consumer.close()
         if pending:
             self.log.error("exiting with uncommitted work", extra={"fields": {"n": len(pending)}})
             return 1
         self.log.info("stopped cleanly")
         return 0
+
+    def _watch_lag(self, consumer: Consumer, done: threading.Event) -> None:
+        """Keeps minihft_<service>_consumer_lag_messages current, off the poll loop's thread;
+        measures once more when the loop ends so the gauge shows the final state."""
+        gauge = self.metrics.consumer_lag
+        shown: set[tuple[str, int]] = set()
+        while True:
+            last = done.wait(LAG_INTERVAL_S)
+            try:
+                lags = consumer.lag()
+            except (KafkaException, RuntimeError) as exc:  # broker away: keep the last values
+                self.log.debug("consumer lag unavailable", extra={"fields": {"error": str(exc)}})
+            else:
+                for (topic, partition), n in lags.items():
+                    gauge.labels(topic, str(partition)).set(n)
+                for topic, partition in shown - lags.keys():  # revoked by a rebalance
+                    gauge.remove(topic, str(partition))
+                shown = set(lags)
+            if last:
+                return
 
     def _commit(self, consumer: Consumer, pending: list[Message], flush_timeout_s: float) -> bool:
         """Outputs first, then input offsets: a crash between them re-processes, never loses."""
