@@ -5,20 +5,28 @@
 // Output rules
 //  - md.book: after every venue event that leaves the symbol's top `depth` levels different from
 //    the last computed ones, one BookUpdate (seq = index of the event in the symbol's md.events
-//    stream). The updates of one input batch go out as one BookUpdateBatch whose batch_seq is the
-//    number of md.events batches of the symbol that changed its book so far, so a jump > 1 tells
-//    a consumer that updates were conflated.
+//    stream). The updates of one symbol in one input batch go out as BookUpdateBatch messages of
+//    at most kMaxOutRecords (1024, 512 KB) updates each, so any input batch size stays under the
+//    broker's 1 MB message limit; batch_seq counts the symbol's md.book messages, so a jump > 1
+//    tells a consumer that updates were conflated.
 //  - Conflation (on unless --no-conflate): when the outgoing ring has no room, items are already
-//    waiting, or the producer lags, only the newest update per symbol is kept and sent once the
-//    congestion clears. With it off the engine stops taking input instead (backpressure).
-//  - exec.reports: every report, never conflated, one batch per run of same-symbol commands of an
-//    input batch; batch_seq counts the symbol's exec batches.
+//    waiting, the producer lags, or any symbol has a held-back update, only the newest update per
+//    symbol is kept and sent, oldest provenance first, once the congestion clears. With it off
+//    the engine stops taking input instead (backpressure).
+//  - exec.reports: every report, never conflated, in messages of at most 1024 reports per run of
+//    same-symbol commands of an input batch; batch_seq counts the symbol's exec messages.
+//  - Provenance: each output message is numbered (input partition, offset, sub-index among that
+//    input's outputs), the same numbering on a replay; idempotent delivery de-duplicates on it
+//    (kafka_io.hpp). Outputs the output tails already held at start are not queued at all.
 //  - A Submit whose order id the symbol has accepted before is rejected (DuplicateOrderId) even
 //    when the order is no longer live: order ids are idempotency keys, a resent order must not
 //    trade twice.
 //  - Offsets: after the outputs of a run of input messages are queued, one Offset item per
 //    advanced partition; the producer commits a transaction only right after Offset items.
-//  - Replayed messages (before the committed offset) update all state and emit nothing.
+//  - Replayed messages (before the committed offset) update all state and are not counted in the
+//    metrics; transactional: they emit nothing; idempotent: their outputs go through the
+//    provenance filter.
+//  - Idle: bounded spin, then yield, then park on a futex the consumer wakes (idle.hpp).
 #pragma once
 
 #include <atomic>

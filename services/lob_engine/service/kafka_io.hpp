@@ -1,20 +1,41 @@
 // librdkafka ends of the pipeline: the consumer thread (md.events + orders -> input ring) and the
-// transactional producer thread (output ring -> md.book, exec.reports, dead.letter).
+// producer thread (output ring -> md.book, exec.reports, dead.letter). Two delivery modes keep
+// readers' view exactly-once across kill -9; both rebuild state by deterministic replay.
 //
-// Exactly-once, crash-only design:
+// --delivery idempotent (default, the latency mode):
+//  - Idempotent, non-transactional producer (acks=all, linger 0, enable.gapless.guarantee): an
+//    output is visible to every reader, read_committed included, as soon as the broker has it,
+//    ~1 ms after the input instead of the 12-33 ms a transaction commit added per hop. A failed
+//    delivery is fatal (exit, restart): a gap would be invisible to the de-duplication below.
+//  - Every output message carries its provenance (input topic/partition/offset + index among that
+//    input's outputs) in the "minihft-prov" header, followed by the newest provenance written to
+//    the same output partition from each input partition (producer_recovery.cpp). On start the
+//    service reads the tail of every output partition, consumes every input from its beginning,
+//    and drops each output whose provenance the tail of its partition already holds; the rest
+//    is sent. So a kill -9 anywhere, even between two output messages of one input, leaves
+//    neither a gap nor a duplicate. Input offsets are committed (plain commit, every
+//    --commit-interval-ms once everything before them is delivered) only to tell a restart which
+//    messages count as replay; correctness does not depend on them.
+//  - Relies on: per input partition the engine emits in provenance order (engine_stage.hpp) and
+//    a symbol's messages sit in one input partition; output partitions are never truncated;
+//    switching one set of topics between delivery modes is not supported (transactional outputs
+//    have no provenance header, so a later idempotent start would re-send them).
+//
+// --delivery transactional:
 //  - One transactional producer (transactional.id per instance). Outputs and the input offsets
 //    they cover are committed in one Kafka transaction (send_offsets_to_transaction), and a
 //    transaction is committed only at a point where every output in it is covered by an offset
-//    in it. Downstream consumers read with isolation.level=read_committed.
-//  - The consumer owns every partition of its inputs by assign() (no group rebalances: the
-//    state of a symbol lives in this one process). At start, init_transactions fences and aborts
-//    whatever a killed predecessor left open; then the committed offsets are read and every
-//    partition is consumed from its beginning. Messages before the committed offset are replayed
-//    with output suppressed, which rebuilds the books and the matching state (the engine is
-//    deterministic), and processing continues live from there. md.events and orders must
-//    therefore be retained at least as long as the state they build (the broker keeps 48 h).
-//  - Any transaction error that is not retriable ends the process with a non-zero code; the
-//    restart recovers from the last committed transaction. Nothing is ever half committed.
+//    in it. Downstream consumers read with isolation.level=read_committed, so nothing is visible
+//    before the commit (every --commit-interval-ms; commit_transaction blocks the producer).
+//  - At start, init_transactions fences and aborts whatever a killed predecessor left open; then
+//    messages before the committed offsets are replayed with output suppressed. Any transaction
+//    error that is not retriable ends the process with a non-zero code; the restart recovers from
+//    the last committed transaction. Nothing is ever half committed.
+//
+// Both: the consumer owns every partition of its inputs by assign() (no group rebalances: the
+// state of a symbol lives in this one process) and consumes from the beginning, which rebuilds the
+// books and the matching state. md.events and orders must therefore be retained at least as long
+// as the state they build (the broker keeps 48 h).
 #pragma once
 
 #include <librdkafka/rdkafka.h>
