@@ -32,6 +32,7 @@ from minihft.bus.kafka import KafkaBus
 from minihft.marketdata import lobster
 from minihft.matching import MatchingEngine, new_commands
 from minihft.records import ErrorCode
+from minihft.services.feed_handler.reference import sequence_gap
 
 __all__ = ["engine_topics", "lob_engine_binary", "run_engine"]  # pytest fixtures, imported
 
@@ -265,10 +266,14 @@ def test_bad_messages_go_to_dead_letter_and_processing_continues(
         (good_ev[: len(good_ev) // 2], "malformed"),  # right identifier, fails the verifier
         (good_cmd, "wrong_schema"),
     ]
+    # Reference data shares md.events legitimately: passed over, never a dead letter.
+    reference = sequence_gap("SESSION001", 10, 12, 1, np.zeros(0, codec.HOP_STAMP))
+    bad_md.append((reference[: len(reference) // 2], "malformed"))
     bad_orders = [(good_ev, "wrong_schema"), (b"\xff" * 64, "malformed")]
     publish_batches(bus, engine_topics.md_events, codec.MD_EVENTS, events[:1000], 1000)
     for value, _ in bad_md:
         bus.publish(engine_topics.md_events, value, key=key)
+    bus.publish(engine_topics.md_events, reference, key=key)
     bus.publish(engine_topics.md_events, good_ev, key=key)
     publish_batches(bus, engine_topics.orders, codec.ORDERS, cmds[:200], 200)
     for value, _ in bad_orders:
@@ -278,14 +283,16 @@ def test_bad_messages_go_to_dead_letter_and_processing_continues(
 
     engine = run_engine()
     engine.wait_ready()
-    engine.wait_consumed(2 + len(bad_md), 2 + len(bad_orders))
+    engine.wait_consumed(3 + len(bad_md), 2 + len(bad_orders))
     m = engine.metrics()
     for source, bad in (("md.events", bad_md), ("orders", bad_orders)):
         for cause in ("truncated", "malformed", "wrong_schema"):
             want = sum(1 for _, c in bad if c == cause)
             assert m[M + f'dead_letters_total{{source="{source}",cause="{cause}"}}'] == want
 
-    dead = consume_all(bootstrap, engine_topics.dead_letter, lambda ms: len(ms) >= 6)
+    dead = consume_all(
+        bootstrap, engine_topics.dead_letter, lambda ms: len(ms) >= len(bad_md) + len(bad_orders)
+    )
     assert len(dead) == len(bad_md) + len(bad_orders)
     by_value = {(dict(d.headers())["source_topic"], d.value()): d for d in dead}
     for topic, bad in ((engine_topics.md_events, bad_md), (engine_topics.orders, bad_orders)):

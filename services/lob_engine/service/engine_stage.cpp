@@ -133,7 +133,7 @@ void EngineStage::handle(const InMsg& m) {
       msg = nullptr;  // the producer owns it now
     }
   } else if (m.source == Source::MdEvents) {
-    process_md(m, emit);
+    if (!is_reference(m.data, msg->len)) process_md(m, emit);
   } else {
     process_orders(m, emit);
   }

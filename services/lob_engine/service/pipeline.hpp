@@ -19,6 +19,7 @@
 #include "commands_generated.h"
 #include "md_events_generated.h"
 #include "minihft/lob/types.hpp"
+#include "reference_generated.h"
 
 namespace minihft::service {
 
@@ -159,12 +160,23 @@ struct OutItem {
   };
 };
 
+// Reference data (stock directory, trading action, sequence gaps) shares md.events with the
+// event batches; it changes no book, so the engine passes over it.
+inline bool is_reference(const void* data, size_t len) {
+  return len >= 8 && std::memcmp(static_cast<const char*>(data) + 4,
+                                 schema::ReferenceEventIdentifier(), 4) == 0;
+}
+
 // Identifier check, then the flatbuffers Verifier. A known minihft identifier other than the
 // expected one is a wrong schema (a producer wrote to the wrong topic); anything else that fails
 // is malformed.
 inline DeadCause check_message(Source source, const void* data, size_t len) {
   if (data == nullptr || len < 8) return DeadCause::Truncated;
   const char* id = static_cast<const char*>(data) + 4;
+  if (source == Source::MdEvents && is_reference(data, len)) {
+    flatbuffers::Verifier v(static_cast<const uint8_t*>(data), len);
+    return schema::VerifyReferenceEventBuffer(v) ? DeadCause::None : DeadCause::Malformed;
+  }
   const char* want = source == Source::MdEvents ? schema::MdEventBatchIdentifier()
                                                 : schema::OrderCommandBatchIdentifier();
   if (std::memcmp(id, want, 4) != 0) {
