@@ -109,6 +109,19 @@ def _committed(bootstrap: str, group: str, topic: str) -> list[int]:
         c.close()
 
 
+def _lag(port: int, topic: str) -> int | None:
+    """Summed consumer-lag gauge of `topic`, None until the service has reported it."""
+    body = http_get(port, "/metrics")[1]
+    text = body.decode() if isinstance(body, bytes) else body
+    prefix = "minihft_strategy_runner_consumer_lag_messages{partition="
+    values = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(prefix) and f'topic="{topic}"' in line
+    ]
+    return int(sum(values)) if values else None
+
+
 def test_losing_prometheus_degrades_nothing(bootstrap: str, tmp_path: Path) -> None:
     binary = shutil.which("prometheus")
     if binary is None:
@@ -170,6 +183,7 @@ def test_losing_prometheus_degrades_nothing(bootstrap: str, tmp_path: Path) -> N
         published = pub.per_partition
         updates = 2 * sum(published)
         _wait("all input processed", lambda: metric(svc.port, COUNTER) == updates, 30, svc.tail)
+        _wait("consumer lag back to 0", lambda: _lag(svc.port, topics.md_book) == 0, 10, svc.tail)
         t0 = time.monotonic()
         code = svc.stop(timeout_s=15)
         took = time.monotonic() - t0

@@ -159,8 +159,10 @@ class _KafkaConsumer(Consumer):
         )
 
     def lag(self, timeout_s: float = 1.0) -> dict[tuple[str, int], int]:
-        """Asks the broker (a round trip per partition): call it off the poll loop's thread.
-        librdkafka's handle is thread-safe; the caller must not race it with close()."""
+        """Lag per assigned partition. The high watermark comes from librdkafka's cache, which
+        every fetch response refreshes, so a consumer that keeps up costs the broker nothing;
+        only a partition not fetched yet is asked for. Call it off the poll loop's thread;
+        librdkafka's handle is thread-safe, but the caller must not race it with close()."""
         positions = self._consumer.position(self._consumer.assignment())
         unset = [tp for tp in positions if tp.offset < 0]  # assigned, nothing fetched yet
         committed = {
@@ -170,7 +172,11 @@ class _KafkaConsumer(Consumer):
         out: dict[tuple[str, int], int] = {}
         for tp in positions:
             key = (tp.topic, tp.partition)
-            low, high = self._consumer.get_watermark_offsets(tp, timeout=timeout_s, cached=False)
+            low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            if high < 0:  # nothing fetched from this partition yet
+                low, high = self._consumer.get_watermark_offsets(
+                    tp, timeout=timeout_s, cached=False
+                )
             at = tp.offset if tp.offset >= 0 else committed.get(key, OFFSET_BEGINNING)
             # Nothing committed: auto.offset.reset=earliest starts at the low watermark.
             out[key] = max(0, high - (at if at >= 0 else low))
