@@ -49,6 +49,8 @@ class KafkaBus(Bus):
                 "acks": "all",
                 "partitioner": "consistent",
                 "queue.buffering.max.messages": 1_000_000,
+                # Small order and ack messages must not wait for Nagle's coalescing.
+                "socket.nagle.disable": True,
                 **_PRODUCER_PROFILES[profile],
             }
         )
@@ -115,6 +117,7 @@ class _KafkaConsumer(Consumer):
                 "auto.offset.reset": "earliest",
                 "enable.partition.eof": False,
                 "isolation.level": "read_committed",
+                "socket.nagle.disable": True,
             }
         )
         self._consumer.subscribe(topics)

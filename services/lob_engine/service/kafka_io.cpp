@@ -42,7 +42,8 @@ bool ConsumerStage::setup(const std::atomic<bool>& stop) {
       set_conf(conf, "enable.auto.offset.store", "false") &&
       set_conf(conf, "auto.offset.reset", "earliest") &&
       set_conf(conf, "isolation.level", "read_committed") &&
-      set_conf(conf, "enable.partition.eof", "false") && set_conf(conf, "fetch.wait.max.ms", "20");
+      set_conf(conf, "enable.partition.eof", "false") &&
+      set_conf(conf, "fetch.wait.max.ms", "20") && set_conf(conf, "socket.nagle.disable", "true");
   if (!ok) {
     rd_kafka_conf_destroy(conf);
     return false;
@@ -262,6 +263,7 @@ bool ProducerStage::setup(const std::atomic<bool>& stop) {
             set_conf(conf, "enable.idempotence", "true") && set_conf(conf, "acks", "all") &&
             set_conf(conf, "partitioner", "consistent") &&
             set_conf(conf, "linger.ms", std::to_string(cfg_.linger_ms)) &&
+            set_conf(conf, "socket.nagle.disable", "true") &&
             set_conf(conf, "queue.buffering.max.messages", "1000000") &&
             set_conf(conf, "queue.buffering.max.kbytes", "1048576");
   if (txn_) {
