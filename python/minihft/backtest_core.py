@@ -94,15 +94,26 @@ class BacktestConfig:
         return asdict(self)
 
 
+_WAKES: dict[int, Wake] = {}
+# Shared, read-only: handed out for every wake-up without reports.
+_NO_REPORTS = np.zeros(0, EXEC_REPORT)
+_NO_EXTRA = np.zeros(0, REPORT_EXTRA)
+_NO_REPORTS.flags.writeable = False
+_NO_EXTRA.flags.writeable = False
+
 _DTYPE_NAMES = {id(MD_EVENT): "MD_EVENT", id(ORDER_COMMAND): "ORDER_COMMAND"}
 
 
+def _dtype_name(dtype: np.dtype[Any]) -> str:
+    # Only on the error path: formatting a structured dtype costs more than a whole command.
+    return _DTYPE_NAMES.get(id(dtype)) or str(dtype)
+
+
 def _bytes(arr: Records, dtype: np.dtype[Any], what: str) -> npt.NDArray[np.uint8]:
-    name = _DTYPE_NAMES.get(id(dtype), str(dtype))
     if not isinstance(arr, np.ndarray):
-        raise TypeError(f"{what}: expected a numpy array of {name}, got {type(arr)}")
+        raise TypeError(f"{what}: expected a numpy array of {_dtype_name(dtype)}, got {type(arr)}")
     if arr.dtype != dtype:
-        raise TypeError(f"{what}: expected dtype {name}, got {arr.dtype}")
+        raise TypeError(f"{what}: expected dtype {_dtype_name(dtype)}, got {arr.dtype}")
     if arr.ndim != 1:
         raise ValueError(f"{what}: expected a 1-d array, got shape {arr.shape}")
     return np.ascontiguousarray(arr).view(np.uint8)
@@ -244,11 +255,16 @@ class Backtester:
         if depth_levels < 0:
             raise ValueError(f"run_until: depth_levels must be >= 0, got {depth_levels}")
         bits, now = self._bt.run_until(ts_limit, int(wake), depth_levels)
-        return Wake(bits), int(now)
+        why = _WAKES.get(bits)
+        if why is None:  # building an IntFlag costs more than the C++ step it reports
+            why = _WAKES[bits] = Wake(bits)
+        return why, int(now)
 
     def take_reports(self) -> tuple[Records, Records]:
         """Reports seen so far (ts = when seen) and their REPORT_EXTRA rows."""
         r, x = self._bt.take_reports()
+        if len(r) == 0:  # most wake-ups carry no report
+            return _NO_REPORTS, _NO_EXTRA
         return np.asarray(r).view(EXEC_REPORT), np.asarray(x).view(REPORT_EXTRA)
 
     def take_trades(self) -> Records:

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from minihft.backtest_core import BacktestConfig, Backtester, Wake
 from minihft.benchmarks.backtest import add_common, config, load
-from minihft.records import ExecType, Side
+from minihft.records import EXEC_REPORT, ExecType, Side
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,6 +34,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--nautilus-events", type=int, default=0, help="nautilus on the first N only (0 = same)"
     )
     p.set_defaults(handler=run)
+
+
+# Positions of the EXEC_REPORT fields in a row from .tolist(), looked up once by name.
+_FIELDS = list(EXEC_REPORT.names or ())
+R_TYPE, R_ORDER_ID, R_SIDE, R_PRICE, R_QTY, R_LEAVES = (
+    _FIELDS.index(f) for f in ("type", "order_id", "side", "price", "qty", "leaves_qty")
+)
 
 
 def quote_touch_python(
@@ -59,12 +66,10 @@ def quote_touch_python(
         wakes += 1
         reps, extra = bt.take_reports()
         for r, x in zip(reps.tolist(), extra.tolist(), strict=True):
-            # EXEC_REPORT field order: see records.py; by name for clarity
-            rd = dict(zip(reps.dtype.names or (), r, strict=True))
-            typ, oid = rd["type"], rd["order_id"]
+            typ, oid = r[R_TYPE], r[R_ORDER_ID]
             if typ == filled:
-                fills.append((x[0], rd["side"], rd["price"], rd["qty"]))
-            gone = (typ == filled and rd["leaves_qty"] == 0) or typ in (cancelled, rejected)
+                fills.append((x[0], r[R_SIDE], r[R_PRICE], r[R_QTY]))
+            gone = (typ == filled and r[R_LEAVES] == 0) or typ in (cancelled, rejected)
             for k in (0, 1):
                 if gone and quote_id[k] == oid:
                     if typ == rejected:
