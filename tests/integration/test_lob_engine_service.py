@@ -153,7 +153,15 @@ def test_books_match_in_process_builder(
         (e["type"] == 1).sum() for e in streams.values()
     )
     assert m[M + "update_latency_ns_count"] == n_md
-    assert m[M + "books"] == 2
+    assert m[M + "books_items"] == 2
+    # Lag is reported per input partition, and process metrics like every Prometheus client's.
+    lag_md = {
+        k for k in m if k.startswith(M + 'consumer_lag_messages{topic="md.events",partition=')
+    }
+    assert len(lag_md) >= 1 and all(m[k] == 0 for k in lag_md), lag_md
+    assert m["process_cpu_seconds_total"] > 0
+    assert m["process_resident_memory_bytes"] > 1_000_000
+    assert m["process_open_fds"] > 3
     # Our Receive and Publish stamps follow the feed handler's, in time order.
     msg = consume_all(bootstrap, engine_topics.md_book, lambda ms: len(ms) > 0, settle_s=0)[0]
     hops = codec.decode(msg.value(), codec.MD_BOOK).hops

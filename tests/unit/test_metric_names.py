@@ -35,11 +35,10 @@ def test_every_service_has_the_base_metrics() -> None:
             assert f"minihft_{svc}_{base}" in names, (svc, base)
 
 
-def test_lob_engine_names_follow_the_rule_except_the_listed_legacy_ones() -> None:
+def test_lob_engine_names_follow_the_rule() -> None:
     metrics = mc.lob_engine_metrics()
     names = {m.name for m in metrics}
-    assert names >= mc.LEGACY_NAMES, "a legacy name is gone: drop it from LEGACY_NAMES"
-    problems = [p for m in metrics if m.name not in mc.LEGACY_NAMES and (p := mc.naming_problem(m))]
+    problems = [p for m in metrics if (p := mc.naming_problem(m))]
     assert not problems, "\n".join(problems)
     assert len(names) == len(metrics), "a metric is rendered twice"
 

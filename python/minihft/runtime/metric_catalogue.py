@@ -35,8 +35,6 @@ UNITS = (
     "shares", "bps", "dollars",
 )  # fmt: skip
 KINDS = ("counter", "gauge", "histogram")
-# lob_engine gauges that predate the naming rule; new names must follow it.
-LEGACY_NAMES = frozenset({"minihft_lob_engine_books", "minihft_lob_engine_levels"})
 # The catalogue section of the standard process/platform/GC families every Python service has.
 STANDARD_SECTION = "every Python service"
 
@@ -293,8 +291,7 @@ def render(metrics: Sequence[MetricDef]) -> str:
         for m in metrics:
             if m.service == svc:
                 labels = ", ".join(f"`{x}`" for x in m.labels) or "-"
-                note = " (legacy name: no unit)" if m.name in LEGACY_NAMES else ""
-                out.append(f"| `{m.name}` | {m.type} | {labels} | {m.help}{note} |")
+                out.append(f"| `{m.name}` | {m.type} | {labels} | {m.help} |")
     return "\n".join(out) + "\n"
 
 

@@ -200,7 +200,7 @@ void ConsumerStage::run(const std::atomic<bool>& stop, SpscRing<InMsg>& ring, Pa
       last = now;
       check_progress();
       set(m_.in_ring_depth, static_cast<int64_t>(ring.capacity() - ring.free_space()));
-      int64_t lag[kSources] = {0, 0};
+      int64_t used[kSources] = {0, 0};
       rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(8);
       for (const Part& p : parts_) {
         rd_kafka_topic_partition_list_add(l, topics_[static_cast<size_t>(p.source)].c_str(),
@@ -213,10 +213,14 @@ void ConsumerStage::run(const std::atomic<bool>& stop, SpscRing<InMsg>& ring, Pa
                                            &hi) != 0)
           continue;
         const int64_t pos = l->elems[i].offset >= 0 ? l->elems[i].offset : lo;
-        lag[topics_[0] == l->elems[i].topic ? 0 : 1] += std::max<int64_t>(0, hi - pos);
+        const size_t src = topics_[0] == l->elems[i].topic ? 0 : 1;
+        const auto part = static_cast<size_t>(l->elems[i].partition);
+        if (part >= Metrics::kMaxLagPartitions) continue;
+        set(m_.consumer_lag[src][part], std::max<int64_t>(0, hi - pos));
+        used[src] = std::max<int64_t>(used[src], static_cast<int64_t>(part) + 1);
       }
       rd_kafka_topic_partition_list_destroy(l);
-      for (size_t s = 0; s < kSources; ++s) set(m_.consumer_lag[s], lag[s]);
+      for (size_t s = 0; s < kSources; ++s) set(m_.lag_partitions[s], used[s]);
     }
   }
 }

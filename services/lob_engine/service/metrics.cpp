@@ -1,12 +1,16 @@
 #include "metrics.hpp"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace minihft::service {
 namespace {
@@ -38,6 +42,53 @@ void sample(std::string& out, const std::string& name, const std::string& labels
   out += name;
   if (!labels.empty()) out += "{" + labels + "}";
   out += " " + std::to_string(v) + "\n";
+}
+
+// The standard process_* families every Prometheus client exports, read from /proc at scrape
+// time, so dashboards treat the C++ service like the Python ones.
+void render_process(std::string& out) {
+  std::ifstream stat_file("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return;
+  std::istringstream fields(stat.substr(close + 2));  // from field 3 (state) on
+  std::string f;
+  double utime = 0, stime = 0, start_ticks = 0, vsize = 0, rss_pages = 0;
+  for (int i = 3; i <= 24 && fields >> f; ++i) {
+    if (i == 14) utime = std::stod(f);
+    if (i == 15) stime = std::stod(f);
+    if (i == 22) start_ticks = std::stod(f);
+    if (i == 23) vsize = std::stod(f);
+    if (i == 24) rss_pages = std::stod(f);
+  }
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double boot = 0;
+  std::ifstream proc_stat("/proc/stat");
+  for (std::string key; proc_stat >> key;) {
+    if (key == "btime") {
+      proc_stat >> boot;
+      break;
+    }
+  }
+  size_t fds = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (const dirent* e = readdir(d)) fds += e->d_name[0] != '.';
+    closedir(d);
+  }
+  char line[160];
+  const auto put = [&](const char* name, const char* type, const char* help, double v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    std::snprintf(line, sizeof line, "%s %.6f\n", name, v);
+    out += line;
+  };
+  put("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
+      (utime + stime) / ticks);
+  put("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+      rss_pages * static_cast<double>(sysconf(_SC_PAGESIZE)));
+  put("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", vsize);
+  put("process_start_time_seconds", "gauge",
+      "Start time of the process since unix epoch in seconds.", boot + start_ticks / ticks);
+  put("process_open_fds", "gauge", "Number of open file descriptors.", static_cast<double>(fds));
 }
 
 }  // namespace
@@ -107,10 +158,10 @@ std::string Metrics::render() const {
   n = p + "replayed_messages_total";
   head(o, n, "counter", "input messages replayed to rebuild state after a start");
   sample(o, n, "", get(replayed_messages));
-  n = p + "books";
+  n = p + "books_items";
   head(o, n, "gauge", "symbols with a venue book");
   sample(o, n, "", get(books));
-  n = p + "levels";
+  n = p + "levels_items";
   head(o, n, "gauge", "price levels over all venue books");
   sample(o, n, "side=\"bid\"", get(bid_levels));
   sample(o, n, "side=\"ask\"", get(ask_levels));
@@ -129,10 +180,14 @@ std::string Metrics::render() const {
            get(processed[s]));
   }
   n = p + "consumer_lag_messages";
-  head(o, n, "gauge", "high watermark minus consumed position, summed over partitions");
+  head(o, n, "gauge", "high watermark minus consumed position, per input partition");
   for (size_t s = 0; s < kSources; ++s) {
-    sample(o, n, "topic=\"" + std::string(source_name(static_cast<Source>(s))) + "\"",
-           get(consumer_lag[s]));
+    const std::string topic = source_name(static_cast<Source>(s));
+    const auto parts = static_cast<size_t>(get(lag_partitions[s]));
+    for (size_t part = 0; part < parts && part < kMaxLagPartitions; ++part) {
+      sample(o, n, "topic=\"" + topic + "\",partition=\"" + std::to_string(part) + "\"",
+             get(consumer_lag[s][part]));
+    }
   }
   n = p + "messages_out_total";
   head(o, n, "counter", "messages produced, by topic");
@@ -156,6 +211,7 @@ std::string Metrics::render() const {
   n = p + "rebuilt_bool";
   head(o, n, "gauge", "1 once state is rebuilt up to the committed offsets");
   sample(o, n, "", rebuilt.load() ? 1 : 0);
+  render_process(o);
   return o;
 }
 

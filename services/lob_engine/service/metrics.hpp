@@ -67,7 +67,10 @@ struct Metrics {
   Histogram update_latency;
   // consumer thread
   std::array<Counter, kSources> messages_in{};
-  std::array<Gauge, kSources> consumer_lag{};
+  // Consumer lag per input partition; partitions past kMaxLagPartitions are not shown.
+  static constexpr size_t kMaxLagPartitions = 64;
+  std::array<std::array<Gauge, kMaxLagPartitions>, kSources> consumer_lag{};
+  std::array<Gauge, kSources> lag_partitions{};  // entries of consumer_lag in use, per topic
   Counter replay_pushed{0};
   Gauge in_ring_depth{0};
   // producer thread
