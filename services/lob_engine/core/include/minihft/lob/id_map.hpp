@@ -16,6 +16,25 @@
 
 namespace minihft {
 
+namespace detail {
+
+// Backward-shift deletion for linear probing: empties slot `i` by pulling later members of its
+// probe run into the hole, so no tombstones pile up. An entry may move back when the hole is no
+// farther from it than its home slot is. `home(key)` gives an entry's home slot.
+template <typename Entry, typename Home>
+inline void backward_shift_erase(Entry* entries, size_t mask, size_t i, Home home) {
+  size_t hole = i;
+  for (size_t j = (i + 1) & mask; entries[j].value != UINT32_MAX; j = (j + 1) & mask) {
+    if (((j - home(entries[j].key)) & mask) >= ((j - hole) & mask)) {
+      entries[hole] = entries[j];
+      hole = j;
+    }
+  }
+  entries[hole].value = UINT32_MAX;
+}
+
+}  // namespace detail
+
 class IdMap {
  public:
   static constexpr uint32_t kMissing = UINT32_MAX;
@@ -52,20 +71,8 @@ class IdMap {
       if (entries_[i].key == id) break;
       i = (i + 1) & mask_;
     }
-    // Backward-shift: pull later members of the probe run into the hole so no tombstones pile up.
-    size_t hole = i;
-    size_t j = i;
-    while (true) {
-      j = (j + 1) & mask_;
-      if (entries_[j].value == kMissing) break;
-      size_t home = slot_of(entries_[j].key);
-      bool movable = (hole <= j) ? (home <= hole || home > j) : (home <= hole && home > j);
-      if (movable) {
-        entries_[hole] = entries_[j];
-        hole = j;
-      }
-    }
-    entries_[hole].value = kMissing;
+    detail::backward_shift_erase(entries_.data(), mask_, i,
+                                 [this](OrderId key) { return slot_of(key); });
     --size_;
     return true;
   }
@@ -190,21 +197,8 @@ class OrderIndex {
       if (entries_[i].key == id && entries_[i].owner == owner) break;
       i = (i + 1) & mask_;
     }
-    // Backward-shift deletion, as in IdMap: no tombstones.
-    size_t hole = i;
-    size_t j = i;
-    while (true) {
-      j = (j + 1) & mask_;
-      if (entries_[j].value == kMissing) break;
-      size_t home = slot_of(entries_[j].key);
-      // Movable when the hole is no farther from the entry than its home slot is.
-      bool movable = ((j - home) & mask_) >= ((j - hole) & mask_);
-      if (movable) {
-        entries_[hole] = entries_[j];
-        hole = j;
-      }
-    }
-    entries_[hole].value = kMissing;
+    detail::backward_shift_erase(entries_.data(), mask_, i,
+                                 [this](OrderId key) { return slot_of(key); });
     --size_;
     return true;
   }
