@@ -25,6 +25,7 @@ from confluent_kafka import Consumer, TopicPartition
 from minihft import codec
 from minihft.bus import Topics
 from minihft.bus.kafka import KafkaBus
+from minihft.paths import lobster_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 # MINIHFT_LOB_ENGINE_BINARY runs the suite against another build (e.g. a sanitizer one).
@@ -33,7 +34,7 @@ BINARY = Path(
         "MINIHFT_LOB_ENGINE_BINARY", ROOT / "build/service/services/lob_engine/service/lob_engine"
     )
 )
-LOBSTER = Path(os.environ.get("MINIHFT_DATA", ROOT.parent / "shared/data")) / "lobster"
+LOBSTER = lobster_dir()
 PARTITIONS = 4
 
 Records = npt.NDArray[Any]

@@ -18,10 +18,11 @@ import numpy.typing as npt
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from minihft import codec
+from minihft.paths import lobster_dir
 from minihft.runtime.stack import lob_engine_binary
 
 ROOT = Path(__file__).resolve().parents[2]
-GOOG_L10 = Path(os.environ.get("MINIHFT_DATA", ROOT.parent / "shared" / "data")) / "lobster"
+GOOG_L10 = lobster_dir()
 GOOG_DAY = GOOG_L10 / "GOOG_2012-06-21_34200000_57600000_message_10.csv.gz"
 SAMPLE = ROOT / "data" / "sample" / "GOOG_2012-06-21_34200000_36000000_message_10.csv.gz"
 

@@ -6,7 +6,6 @@ See docs/lobster-check.md for what the two modes can and cannot reach, and why.
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from minihft.marketdata.lobster import (
     read_messages,
     read_orderbook,
 )
+from minihft.paths import lobster_dir
 from minihft.records import MdEventType
 from minihft.verify.lobster import compare
 
@@ -32,9 +32,7 @@ PAIRS = [
 
 
 def data_dir() -> Path:
-    env = os.environ.get("MINIHFT_SHARED_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-    return root / "lobster"
+    return lobster_dir()
 
 
 @cache
