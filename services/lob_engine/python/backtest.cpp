@@ -142,6 +142,30 @@ class PyBacktester {
     if (st_.cursor() != 0) throw nb::value_error("set_lobster_truth: events were already applied");
     st_.set_lobster_truth(truth_of(rows, st_.n_events(), rows.shape(1)), rows.shape(1));
   }
+  // Streamed events (and their LOBSTER rows): see BacktestStepper::append_events.
+  void append(const Bytes& raw, const std::optional<Rows>& truth) {
+    auto [ev, n] = records<MdEvent>(raw, "events");
+    const int64_t* rows = nullptr;
+    size_t levels = 0;
+    if (truth) {
+      levels = truth->shape(1);
+      rows = truth_of(truth, n, levels);
+    }
+    using R = BacktestStepper::AppendResult;
+    switch (st_.append_events(ev, n, rows, levels)) {
+      case R::Ok:
+        return;
+      case R::OutOfOrder:
+        throw nb::value_error(("append: events go back in time (field ts_event) within the batch "
+                               "or against the last of the " +
+                               std::to_string(st_.n_events()) + " events appended before")
+                                  .c_str());
+      case R::TruthMismatch:
+        throw nb::value_error(
+            "append: truth rows must come with every batch from the first one on, with the same "
+            "number of levels");
+    }
+  }
   void enqueue(const Bytes& raw) {
     auto [c, n] = records<OrderCommand>(raw, "commands");
     for (size_t i = 0; i < n; ++i) st_.enqueue(c[i]);
@@ -209,6 +233,7 @@ void bind_backtest(nb::module_& m) {
       .def(nb::init<const Bytes&, const nb::dict&>(), nb::arg("events"), nb::arg("config"))
       .def("seed_lobster", &PyBacktester::seed_lobster, nb::arg("row"))
       .def("set_lobster_truth", &PyBacktester::set_lobster_truth, nb::arg("rows"))
+      .def("append", &PyBacktester::append, nb::arg("events"), nb::arg("truth").none() = nb::none())
       .def("enqueue", &PyBacktester::enqueue, nb::arg("commands"))
       .def(
           "set_timer", [](PyBacktester& b, int64_t ts) { b.st_.set_timer(ts); }, nb::arg("ts"))

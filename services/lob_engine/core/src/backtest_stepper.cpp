@@ -26,6 +26,33 @@ void BacktestStepper::set_lobster_truth(const int64_t* rows, size_t levels) {
   truth_.assign(rows, rows == nullptr ? rows : rows + ev_.size() * levels * kDepthCols);
 }
 
+BacktestStepper::AppendResult BacktestStepper::append_events(const MdEvent* events, size_t n,
+                                                             const int64_t* truth, size_t levels) {
+  if (n == 0) return AppendResult::Ok;
+  Nanos last = ev_.empty() ? std::numeric_limits<Nanos>::min() : ev_.back().ts_event;
+  for (size_t k = 0; k < n; ++k) {
+    if (events[k].ts_event < last) return AppendResult::OutOfOrder;
+    last = events[k].ts_event;
+  }
+  const bool first = ev_.empty();
+  const bool had_truth = truth_levels_ != 0;
+  if (truth != nullptr &&
+      (levels == 0 || (had_truth && levels != truth_levels_) || (!had_truth && !first))) {
+    return AppendResult::TruthMismatch;
+  }
+  if (truth == nullptr && had_truth) return AppendResult::TruthMismatch;
+  const size_t at = ev_.size();
+  ev_.insert(ev_.end(), events, events + n);
+  if (truth != nullptr) {
+    truth_levels_ = levels;
+    truth_.insert(truth_.end(), truth, truth + n * levels * kDepthCols);
+    if (first) {
+      sim_.seed(ev_[at].symbol_id, lobster_seed_levels(ev_[at], truth, levels), ev_[at].ts_event);
+    }
+  }
+  return AppendResult::Ok;
+}
+
 void BacktestStepper::enqueue(const OrderCommand& c) {
   const FillConfig& cfg = sim_.config();
   const Nanos issue = std::max(c.ts, now_);

@@ -74,6 +74,14 @@ class BacktestStepper {
   // start stay unknown when the touch moves onto them.
   void set_lobster_truth(const int64_t* rows, size_t levels);
 
+  // Events arriving after construction (a replay streamed over a bus). The caller must append
+  // every event up to ts T, plus one later event or the end of the data, before run_until(T):
+  // the loop takes "no next event" to mean the data has ended. `truth` (may be null): their
+  // LOBSTER orderbook rows, `levels` x 4 each; a stream with truth must carry it on every append,
+  // and the first such append seeds the book from its first row, as seed_lobster does.
+  enum class AppendResult : uint8_t { Ok, OutOfOrder, TruthMismatch };
+  AppendResult append_events(const MdEvent* events, size_t n, const int64_t* truth, size_t levels);
+
   // Submit, cancel or replace (by c.type), issued now, reaching the venue after its latency.
   void enqueue(const OrderCommand& c);
   void set_timer(Nanos ts) { timers_.push(ts); }
