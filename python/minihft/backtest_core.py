@@ -196,6 +196,12 @@ class Backtester:
         d = lobster_depth(depth)
         return cls(events, config, seed_row=d[0], truth=d)
 
+    def append(self, events: Records, truth: npt.ArrayLike | None = None) -> None:
+        """More events, for a replay that streams in (the lock-step venue): append every event
+        up to T and one beyond it (or all that is left) before run_until(T). `truth`: their
+        LOBSTER orderbook rows, on every append from the first one on (that one seeds the book)."""
+        self._bt.append(_bytes(events, MD_EVENT, "events"), _truth(truth))
+
     # ---- commands: issued at now(), reaching the venue after the configured latency ----
     def send(self, commands: Records) -> None:
         self._bt.enqueue(_bytes(commands, ORDER_COMMAND, "commands"))

@@ -104,7 +104,11 @@ BATCH_SCHEMAS: dict[bytes, BatchSchema] = {
     s.identifier: s for s in (MD_EVENTS, MD_BOOK, ORDERS, EXEC_REPORTS, SIGNALS)
 }
 # Non-batch roots, so a wrong-topic message is named in errors rather than called garbage.
-OTHER_IDENTIFIERS: dict[bytes, str] = {b"MREF": "ReferenceEvent", b"MCTL": "ControlMessage"}
+OTHER_IDENTIFIERS: dict[bytes, str] = {
+    b"MREF": "ReferenceEvent",
+    b"MCTL": "ControlMessage",
+    b"MBTS": "BacktestMessage",
+}
 
 
 class CodecError(ValueError):

@@ -94,8 +94,11 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
 def test_cli_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["backtest", "--data", str(SAMPLE), "--symbol", "GOOG", "--side", "buy",
             "--qty", "100", "--out", str(tmp_path)]  # fmt: skip
-    assert main([*base, "--start", "09:40", "--end", "09:45", "--bus", "kafka", "--lockstep"]) == 2
-    assert "not implemented yet" in capsys.readouterr().err
+    # Kafka backtests must be lock-step (paced replay is not reproducible); lock-step needs Kafka.
+    assert main([*base, "--start", "09:40", "--end", "09:45", "--bus", "kafka"]) == 2
+    assert "must be --lockstep" in capsys.readouterr().err
+    assert main([*base, "--start", "09:40", "--end", "09:45", "--lockstep"]) == 2
+    assert "--lockstep needs --bus kafka" in capsys.readouterr().err
     assert main([*base, "--start", "10:40", "--end", "10:45"]) == 2
     assert "outside the data" in capsys.readouterr().err
     assert main([*base, "--start", "9h40", "--end", "09:45"]) == 2

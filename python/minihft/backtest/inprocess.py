@@ -12,9 +12,10 @@ rows and executions), not from the simulated book: benchmarks must not depend on
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -221,7 +222,37 @@ def make_algo(
     raise ValueError(f"unknown strategy {name!r}: choose from twap, twap_aggr, vwap, pov, naive")
 
 
-def _book_row(bt: Backtester, symbol_id: int, ts: int, u: Records) -> Records:
+class Venue(Protocol):
+    """What drive() needs of a venue: the in-process Backtester, or backtest.remote.RemoteVenue
+    (the same stepper in another process, reached over Kafka in lock-step)."""
+
+    def send(self, commands: Records) -> None: ...
+    def set_timer(self, ts: int) -> None: ...
+    def run_until(
+        self, ts_limit: int, wake: Wake = ..., depth_levels: int = ...
+    ) -> tuple[Wake, int]: ...
+    def take_reports(self) -> tuple[Records, Records]: ...
+    def take_trades(self) -> Records: ...
+    def depth(self, n: int = ..., symbol_id: int = ...) -> npt.NDArray[np.int64]: ...
+    def mid(self, symbol_id: int = ...) -> float | None: ...
+    @property
+    def now(self) -> int: ...
+
+
+# Makes the venue of one run from (events, their LOBSTER depth rows, config); returns it and
+# what to call when the run is over.
+VenueFactory = Callable[
+    [Records, npt.NDArray[Any], BacktestConfig], tuple[Venue, Callable[[], None]]
+]
+
+
+def inprocess_venue(
+    events: Records, depth: npt.NDArray[Any], config: BacktestConfig
+) -> tuple[Venue, Callable[[], None]]:
+    return Backtester.from_lobster(events, depth, config), lambda: None
+
+
+def _book_row(bt: Venue, symbol_id: int, ts: int, u: Records) -> Records:
     """Fills the reused one-row BOOK_UPDATE buffer `u` (zeroing a 512-byte structured row costs
     more than the rest of a wake-up); the strategy may read it only during the call."""
     d = bt.depth(BOOK_DEPTH, symbol_id)
@@ -233,7 +264,7 @@ def _book_row(bt: Backtester, symbol_id: int, ts: int, u: Records) -> Records:
 
 
 def drive(
-    bt: Backtester,
+    bt: Venue,
     strategy: Strategy,
     start_ns: int,
     stop_ns: int,
@@ -325,6 +356,7 @@ def run_parent(
     limits: RiskLimits = DEFAULT_LIMITS,
     slices: int = 10,
     profile: MarketData | None = None,
+    venue: VenueFactory = inprocess_venue,
 ) -> RunResult:
     if req.start_ns < data.start_ns or req.end_ns > data.end_ns:
         raise ValueError(
@@ -334,11 +366,14 @@ def run_parent(
     ts = data.ts
     i0 = int(np.searchsorted(ts, req.start_ns, side="left"))
     i1 = int(np.searchsorted(ts, req.end_ns + 2 * SETTLE_NS, side="right"))
-    bt = Backtester.from_lobster(data.events[i0:i1].copy(), data.depth[i0:i1], config)
     spec = ParentSpec(0, req.side, req.qty, req.start_ns, req.end_ns, req.limit_price)
     algo = make_algo(strategy, spec, data, slices, profile)
     risk = RiskChecker(limits)
-    reps, extras, cmds, wakes = drive(bt, algo, req.start_ns, req.end_ns, risk=risk)
+    bt, done = venue(data.events[i0:i1].copy(), data.depth[i0:i1], config)
+    try:
+        reps, extras, cmds, wakes = drive(bt, algo, req.start_ns, req.end_ns, risk=risk)
+    finally:
+        done()
     is_fill = reps["type"] == ExecType.ORDER_FILLED
     order = np.argsort(reps["ts"][is_fill], kind="stable")
     fee_e4 = extras["fee_e4"][is_fill][order].astype(np.int64)

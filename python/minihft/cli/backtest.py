@@ -1,8 +1,10 @@
 """`minihft backtest` (one parent order, several strategies) and `minihft sweep` (many).
 
 Times are the data's time of day (LOBSTER: seconds after midnight, exchange local time).
-Only the in-process bus exists so far: `--bus kafka` (with or without --lockstep) exits with
-a clear error instead of pretending.
+`minihft backtest --bus kafka --lockstep` runs each strategy through the real broker in
+lock-step (services/backtest_orchestrator/kafka_backtest.py) and writes the same results.json
+as the in-process run. A paced (not lock-step) Kafka backtest would not be reproducible, and a
+Kafka sweep would only be slower than the in-process one: both are refused with a clear error.
 """
 
 from __future__ import annotations
@@ -12,9 +14,14 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from minihft.records import Side
 from minihft.strategy.algos import ALGOS
+
+if TYPE_CHECKING:
+    from minihft.backtest.inprocess import RunResult
+    from minihft.backtest.sweep import Job
 
 DEFAULT_STRATEGIES = "twap,twap_aggr,vwap,pov,naive"
 
@@ -28,6 +35,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--start", required=True, help="HH:MM[:SS] of the data's day")
     p.add_argument("--end", required=True, help="HH:MM[:SS]")
     p.add_argument("--limit", type=float, default=None, help="limit price in dollars")
+    p.add_argument("--kafka-bootstrap", default="127.0.0.1:9092", help="(kafka bus) broker")
+    p.add_argument("--run-id", default=None, help="(kafka bus) topic prefix bt.<run-id>-...")
+    p.add_argument("--keep-topics", action="store_true", help="(kafka bus) keep the run's topics")
     p.set_defaults(handler=run_backtest)
 
     s = sub.add_parser("sweep", help="many parent orders (rolling windows, sides, sizes, symbols)")
@@ -90,14 +100,20 @@ def _profile(path: str | None) -> str | None:
 
 
 def _kafka_refused(args: argparse.Namespace) -> bool:
-    if args.bus == "kafka":
-        mode = " --lockstep" if args.lockstep else ""
-        print(
-            f"minihft {args.command}: --bus kafka{mode} is not implemented yet; use --bus inproc",
-            file=sys.stderr,
-        )
-        return True
-    return False
+    if args.bus != "kafka":
+        if args.lockstep:
+            print(f"minihft {args.command}: --lockstep needs --bus kafka", file=sys.stderr)
+            return True
+        return False
+    if args.command == "sweep":
+        why = "sweeps run in-process (--bus inproc); `minihft backtest --bus kafka --lockstep` " \
+            "replays one parent order through the broker"  # fmt: skip
+    elif not args.lockstep:
+        why = "a backtest through Kafka must be --lockstep (paced replay is not reproducible)"
+    else:
+        return False
+    print(f"minihft {args.command}: {why}", file=sys.stderr)
+    return True
 
 
 def run_backtest(args: argparse.Namespace) -> int:
@@ -120,7 +136,7 @@ def run_backtest(args: argparse.Namespace) -> int:
             args.slices, _profile(args.vwap_profile),
         )  # fmt: skip
         t0 = time.perf_counter()
-        results = sweep.run_job(job)
+        results = _run_kafka(args, job) if args.bus == "kafka" else sweep.run_job(job)
     except ValueError as e:
         print(f"minihft backtest: {e}", file=sys.stderr)
         return 2
@@ -138,6 +154,19 @@ def run_backtest(args: argparse.Namespace) -> int:
         )
     print(f"backtest {el:.2f}s; results: {rj}\nreport: {rh}")
     return 0
+
+
+def _run_kafka(args: argparse.Namespace, job: Job) -> list[RunResult]:
+    import os
+
+    from minihft.services.backtest_orchestrator import kafka_backtest
+
+    run_id = args.run_id or f"bt{os.getpid()}-{int(time.time())}"
+    venues = kafka_backtest.KafkaVenues(
+        args.kafka_bootstrap, run_id, log_dir=Path(args.out) / "logs", keep_topics=args.keep_topics
+    )
+    print(f"lock-step through Kafka at {args.kafka_bootstrap}, topics bt.{run_id}-*", flush=True)
+    return kafka_backtest.run_job_kafka(job, venues)
 
 
 def run_sweep(args: argparse.Namespace) -> int:
