@@ -1,11 +1,12 @@
 """Backtest through the real Kafka broker in lock-step: `minihft backtest --bus kafka --lockstep`.
 
-Per (parent order, strategy) run R, on the run's own topics bt.R.*:
-1. the orchestrator injects the window's historical events onto md.events (MdEventBatch, each
-   followed by the file's depth rows for it as SourceDepth, then EndOfData);
-2. a venue simulator process (venue.py: the C++ fill simulator) reads md.events and orders;
-3. the strategy runs here on a RemoteVenue: its commands go on orders, each RunUntil waits for
-   the venue's VenueStepped on exec.reports before the strategy sees anything.
+Per (parent order, strategy) run R, on the run's own topics bt.R.*, three processes:
+1. this orchestrator injects the window's historical events onto md.events (MdEventBatch, each
+   followed by the file's depth rows for it as SourceDepth, then EndOfData), then waits;
+2. a venue simulator (venue.py: the C++ fill simulator) reads md.events and orders and answers
+   each RunUntil with VenueStepped on exec.reports;
+3. strategy_runner's backtest host runs the algorithm on a RemoteVenue (its commands and
+   RunUntil on orders; each step waits for the answer) and reports StrategyDone on control.
 Same data, same stepper, same strategy code, same order of everything: the fills and the whole
 results.json are those of the in-process run (tests/integration/test_backtest_lockstep.py).
 """
@@ -16,23 +17,36 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from subprocess import Popen
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from confluent_kafka.admin import AdminClient
 from minihft import codec
 from minihft.backtest import wire
-from minihft.backtest.inprocess import RunResult, Venue, VenueFactory, run_parent
-from minihft.backtest.remote import RemoteVenue
+from minihft.backtest.inprocess import (
+    MarketData,
+    ParentRequest,
+    RunResult,
+    algo_params,
+    parent_spec,
+    run_result,
+    window,
+)
 from minihft.backtest.sweep import Job, cached
 from minihft.backtest_core import BacktestConfig, lobster_depth
+from minihft.bus.base import Consumer
 from minihft.bus.kafka import KafkaBus
 from minihft.bus.topics import Topics
+from minihft.codec import CodecError
+from minihft.runtime import get_logger
 from minihft.runtime.replay import symbol_key
+from minihft.strategy.risk import RiskLimits
 
 BATCH_EVENTS = 512
+_LOG = get_logger("backtest_orchestrator")
 
 
 def inject(
@@ -75,9 +89,9 @@ def inject(
     return batches
 
 
-class KafkaVenues:
-    """Makes one lock-step venue per run: topics, injected data, a venue process, a RemoteVenue.
-    Topics are deleted when the run ends unless keep_topics."""
+class LockstepRunner:
+    """Runs (parent, strategy) pairs through the broker, one run and one set of topics each.
+    Process logs go to log_dir; topics are deleted after each run unless keep_topics."""
 
     def __init__(
         self,
@@ -91,100 +105,135 @@ class KafkaVenues:
         self.bootstrap, self.run_prefix, self.log_dir = bootstrap, run_prefix, log_dir
         self.timeout_s, self.keep_topics = timeout_s, keep_topics
         self.runs = 0
-        self.steps: dict[str, int] = {}
 
-    def factory(self, name: str) -> VenueFactory:
-        run_id = f"{self.run_prefix}-{self.runs:04d}-{name}"
-        self.runs += 1
+    def _spawn(self, module: str, name: str, args: list[str]) -> tuple[Popen[bytes], Path]:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        path = self.log_dir / f"{name}.log"
+        with open(path, "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", module, *args], stdout=log, stderr=subprocess.STDOUT
+            )
+        return proc, path
 
-        def make(
-            events: npt.NDArray[Any], depth: npt.NDArray[Any], config: BacktestConfig
-        ) -> tuple[Venue, Callable[[], None]]:
-            return self._start(run_id, events, depth, config)
-
-        return make
-
-    def _start(
+    def run(
         self,
-        run_id: str,
-        events: npt.NDArray[Any],
-        depth: npt.NDArray[Any],
+        data: MarketData,
+        req: ParentRequest,
+        strategy: str,
+        *,
         config: BacktestConfig,
-    ) -> tuple[Venue, Callable[[], None]]:
+        limits: RiskLimits,
+        slices: int = 10,
+        profile: MarketData | None = None,
+    ) -> RunResult:
+        i0, i1 = window(data, req)
+        params = algo_params(strategy, parent_spec(req), data, slices, profile)
+        run_id = f"{self.run_prefix}-{self.runs:04d}-{strategy}"
+        self.runs += 1
         topics = Topics.for_run(run_id)
         bus = KafkaBus(self.bootstrap, profile="latency", client_id=f"orchestrator.{run_id}")
         # One partition: a run is one symbol, and its order is the whole point.
         bus.create_topics(topics.all(), partitions=1)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log: IO[bytes] = open(self.log_dir / f"venue-{run_id}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "minihft.services.backtest_orchestrator.venue",
-                "--run-id", run_id, "--kafka-bootstrap", self.bootstrap,
-                "--config", json.dumps(config.as_dict()),
-                "--depth-levels", str(depth.shape[1]), "--timeout-s", str(self.timeout_s),
-            ],
-            stdout=log, stderr=subprocess.STDOUT,
+        self._await_metadata(topics)
+        depth = data.depth[i0:i1]
+        common = ["--run-id", run_id, "--kafka-bootstrap", self.bootstrap,
+                  "--timeout-s", str(self.timeout_s)]  # fmt: skip
+        procs = {
+            "venue": self._spawn(
+                "minihft.services.backtest_orchestrator.venue", f"venue-{run_id}",
+                [*common, "--config", json.dumps(config.as_dict()),
+                 "--depth-levels", str(depth.shape[1])],
+            ),
+            "strategy_runner": self._spawn(
+                "minihft.services.strategy_runner.backtest_host", f"strategy-{run_id}",
+                [*common, "--algo", json.dumps(params), "--limits", json.dumps(limits.as_dict())],
+            ),
+        }  # fmt: skip
+        results = bus.subscribe([topics.control], f"orchestrator.{run_id}")
+        try:
+            inject(bus, topics, data.events[i0:i1], depth)
+            done = self._await_done(results, topics, procs)
+        finally:
+            results.close()
+            self._stop(procs)
+            if not self.keep_topics:
+                bus.delete_topics(list(topics.all()))
+            bus.close()
+        if done.error:
+            log = procs["strategy_runner"][1]
+            raise RuntimeError(f"run {run_id}: the strategy host failed: {done.error} (see {log})")
+        sch = done.summary["schedule"]
+        schedule = (np.asarray(sch[0], dtype=np.int64), np.asarray(sch[1], dtype=np.float64))
+        return run_result(
+            data, req, strategy, (i0, i1), done.reports.copy(), done.extras.copy(),
+            done.commands.copy(), done.wakes, done.summary["status"], done.summary["risk"],
+            schedule,
         )  # fmt: skip
-        remote: RemoteVenue | None = None
-        try:
-            inject(bus, topics, events, depth)
-            log_name = log.name
 
-            def failed() -> str | None:
+    def _await_metadata(self, topics: Topics) -> None:
+        # A topic the controller just created can still be unknown to the broker's metadata for
+        # a moment; a consumer subscribing then fails with UNKNOWN_TOPIC_OR_PART.
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        deadline = time.monotonic() + self.timeout_s
+        wanted = set(topics.all())
+        while True:
+            md = admin.list_topics(timeout=10).topics
+            ready = {
+                t for t in wanted
+                if t in md and md[t].error is None and md[t].partitions
+                and all(p.leader >= 0 for p in md[t].partitions.values())
+            }  # fmt: skip
+            if ready == wanted:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics not visible after creation: {sorted(wanted - ready)}")
+            time.sleep(0.05)
+
+    def _await_done(
+        self, results: Consumer, topics: Topics, procs: dict[str, tuple[Popen[bytes], Path]]
+    ) -> wire.StrategyDone:
+        # The host's own steps are bounded by timeout_s each; this wait is for the whole run.
+        while True:
+            msgs = results.poll(max_messages=16, timeout_s=0.2)
+            for m in msgs:
+                try:
+                    _, body = wire.decode(m.value)
+                except CodecError as exc:
+                    _LOG.warning("%s[%d]@%d skipped: %s", m.topic, m.partition, m.offset, exc)
+                    continue
+                if isinstance(body, wire.StrategyDone):
+                    results.commit(msgs)
+                    return body
+            results.commit(msgs)
+            for name, (proc, log) in procs.items():
                 rc = proc.poll()
-                return None if rc is None else f"the venue exited with {rc}; see {log_name}"
+                if rc is not None and (name == "venue" or rc != 0):
+                    raise RuntimeError(
+                        f"{topics.prefix}: {name} exited with {rc} before the run ended; see {log}"
+                    )
 
-            remote = RemoteVenue(
-                bus, topics, group=f"strategy_host.{run_id}", timeout_s=self.timeout_s,
-                venue_failed=failed,
-            )  # fmt: skip
-        except BaseException:
-            self._stop(proc, log, bus, topics, remote)
-            raise
-
-        def done() -> None:
-            assert remote is not None
-            self.steps[run_id] = remote.steps
-            self._stop(proc, log, bus, topics, remote)
-
-        return remote, done
-
-    def _stop(
-        self,
-        proc: subprocess.Popen[bytes],
-        log: IO[bytes],
-        bus: KafkaBus,
-        topics: Topics,
-        remote: RemoteVenue | None,
-    ) -> None:
-        if remote is not None:
-            remote.close()
-        proc.terminate()
-        try:
-            rc = proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            rc = proc.wait()
-        log.close()
-        if not self.keep_topics:
-            bus.delete_topics(list(topics.all()))
-        bus.close()
-        if rc not in (0, -15):
-            raise RuntimeError(f"venue of {topics.prefix} exited with {rc}; see {log.name}")
+    def _stop(self, procs: dict[str, tuple[Popen[bytes], Path]]) -> None:
+        for proc, _ in procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc, _ in procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
-def run_job_kafka(job: Job, venues: KafkaVenues) -> list[RunResult]:
-    """sweep.run_job with every strategy's venue behind Kafka."""
+def run_job_kafka(job: Job, runner: LockstepRunner) -> list[RunResult]:
+    """sweep.run_job, each strategy run through the broker by its own venue and strategy host."""
     data = cached(job.path)
     prof = cached(job.profile_path) if job.profile_path else None
     out = []
     for s in job.strategies:
         t0 = time.perf_counter()
-        venue = venues.factory(s)
-        r = run_parent(
+        r = runner.run(
             data, job.request, s, config=job.config, limits=job.limits, slices=job.slices,
-            profile=prof, venue=venue,
+            profile=prof,
         )  # fmt: skip
         out.append(r)
         print(f"  {s}: lock-step through Kafka in {time.perf_counter() - t0:.1f}s", flush=True)

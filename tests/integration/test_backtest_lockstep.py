@@ -1,6 +1,7 @@
 """Two transports, same answer: a backtest in-process and the same backtest through the real
-broker in lock-step (orchestrator -> md.events -> venue process -> exec.reports -> strategy ->
-orders -> venue) give byte-identical results.json on a 10-minute window of real GOOG data."""
+broker in lock-step (orchestrator -> md.events -> venue process -> exec.reports -> strategy_runner
+host -> orders -> venue; StrategyDone -> control -> orchestrator) give byte-identical
+results.json on a 10-minute window of real GOOG data."""
 
 from __future__ import annotations
 
@@ -62,9 +63,12 @@ def test_kafka_lockstep_results_json_identical_to_inprocess(bootstrap: str, tmp_
         assert sum(r["fills"]["qty"]) == 3000
     assert runs["twap"]["metrics"]["passive_share"] > 0.2
     assert runs["twap"]["wakes"] > 500
-    logs = sorted((tmp_path / "kafka" / "logs").glob("venue-*.log"))
-    assert len(logs) == 3
-    for log in logs:
+    # Each strategy ran in its own strategy_runner host against its own venue process.
+    logs = tmp_path / "kafka" / "logs"
+    assert len(list(logs.glob("strategy-*.log"))) == 3
+    venues = sorted(logs.glob("venue-*.log"))
+    assert len(venues) == 3
+    for log in venues:
         text = log.read_text()
         assert "0 dead letters" in text and " steps," in text, text[-2000:]
 

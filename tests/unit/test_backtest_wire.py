@@ -74,3 +74,21 @@ def test_mismatched_vectors_refused_on_encode() -> None:
             1, 0, 0, 0, np.zeros(2, MD_EVENT), np.zeros(2, REPORT_EXTRA),
             np.zeros(0, TRADE_PRINT), np.zeros((1, 4), np.int64),
         )  # fmt: skip
+
+
+def test_strategy_done_round_trip() -> None:
+    from minihft.records import ORDER_COMMAND
+
+    c = np.zeros(2, ORDER_COMMAND)
+    c["order_id"], c["qty"] = [1, 2], [30, 40]
+    r = np.zeros(1, EXEC_REPORT)
+    r["qty"] = 30
+    x = np.zeros(1, REPORT_EXTRA)
+    x["fee_e4"] = -7
+    summary = {"status": {"state": "complete", "filled": 70, "avg": 0.1 + 0.2}, "risk": {}}
+    _, d = wire.decode(wire.encode_strategy_done("vwap", 12, c, r, x, summary, "boom"))
+    assert isinstance(d, wire.StrategyDone)
+    assert (d.strategy_id, d.wakes, d.error) == ("vwap", 12, "boom")
+    assert d.commands["qty"].tolist() == [30, 40]
+    assert d.reports["qty"].tolist() == [30] and d.extras["fee_e4"].tolist() == [-7]
+    assert d.summary == summary  # floats survive JSON exactly

@@ -191,22 +191,37 @@ def make_algo(
 ) -> ExecAlgo:
     """Built-in algorithms by name. VWAP's profile uses only prints before spec.start_ns, or,
     with `profile`, that data's prints at the window's time of day (docs/backtest.md)."""
-    if name == "twap":
-        return Twap(spec, slices=slices)
-    if name == "twap_aggr":
-        return AggressiveTwap(spec, slices=slices)
-    if name == "naive":
-        return Naive(spec)
-    if name == "pov":
-        return Pov(spec, rate=0.1)
+    return algo_from_params(algo_params(name, spec, data, slices, profile))
+
+
+def algo_params(
+    name: str,
+    spec: ParentSpec,
+    data: MarketData,
+    slices: int = 10,
+    profile: MarketData | None = None,
+) -> dict[str, Any]:
+    """Everything a strategy host needs to build algorithm `name`, as JSON: VWAP's volume
+    profile is computed here, from the data, so a host in another process never reads files."""
+    if name not in ("twap", "twap_aggr", "naive", "pov", "vwap"):
+        raise ValueError(
+            f"unknown strategy {name!r}: choose from twap, twap_aggr, vwap, pov, naive"
+        )
+    params: dict[str, Any] = {
+        "name": name,
+        "parent": {
+            "symbol_id": spec.symbol_id, "side": int(spec.side), "qty": spec.qty,
+            "start_ns": spec.start_ns, "end_ns": spec.end_ns, "limit_price": spec.limit_price,
+        },
+        "slices": slices,
+    }  # fmt: skip
     if name == "vwap" and profile is not None:
         w, info = time_of_day_profile(
             profile.tape.ts, profile.tape.qty, spec.start_ns, spec.end_ns, slices
         )
-        algo = Vwap(spec, weights=w)
-        algo.stats.notes.append(f"profile: {info['source']} {Path(profile.path).name}")
-        return algo
-    if name == "vwap":
+        params["notes"] = [f"profile: {info['source']} {Path(profile.path).name}"]
+        params["weights"] = np.asarray(w, dtype=np.float64).tolist()
+    elif name == "vwap":
         before = data.tape.ts < spec.start_ns
         w, info = volume_profile(
             data.tape.ts[before],
@@ -216,10 +231,32 @@ def make_algo(
             slices,
             data_start_ns=data.start_ns,
         )
-        algo = Vwap(spec, weights=w)
-        algo.stats.notes.append(f"profile: {info['source']}")
-        return algo
-    raise ValueError(f"unknown strategy {name!r}: choose from twap, twap_aggr, vwap, pov, naive")
+        params["notes"] = [f"profile: {info['source']}"]
+        params["weights"] = np.asarray(w, dtype=np.float64).tolist()
+    return params
+
+
+def algo_from_params(params: dict[str, Any]) -> ExecAlgo:
+    p = params["parent"]
+    spec = ParentSpec(
+        p["symbol_id"], Side(p["side"]), p["qty"], p["start_ns"], p["end_ns"], p["limit_price"]
+    )
+    name, slices = params["name"], params["slices"]
+    algo: ExecAlgo
+    if name == "twap":
+        algo = Twap(spec, slices=slices)
+    elif name == "twap_aggr":
+        algo = AggressiveTwap(spec, slices=slices)
+    elif name == "naive":
+        algo = Naive(spec)
+    elif name == "pov":
+        algo = Pov(spec, rate=0.1)
+    elif name == "vwap":
+        algo = Vwap(spec, weights=np.asarray(params["weights"], dtype=np.float64))
+    else:
+        raise ValueError(f"unknown strategy {name!r}")
+    algo.stats.notes.extend(params.get("notes", []))
+    return algo
 
 
 class Venue(Protocol):
@@ -347,6 +384,23 @@ def drive(
     return r_all, x_all, (cat(cmds) if cmds else empty_cmd), wakes
 
 
+def window(data: MarketData, req: ParentRequest) -> tuple[int, int]:
+    """Indices [i0, i1) of the events a run of `req` replays: from start to end + 2 settle."""
+    if req.start_ns < data.start_ns or req.end_ns > data.end_ns:
+        raise ValueError(
+            f"{data.path}: parent window [{req.start_ns}, {req.end_ns}] ns is outside the data "
+            f"[{data.start_ns}, {data.end_ns}]"
+        )
+    ts = data.ts
+    i0 = int(np.searchsorted(ts, req.start_ns, side="left"))
+    i1 = int(np.searchsorted(ts, req.end_ns + 2 * SETTLE_NS, side="right"))
+    return i0, i1
+
+
+def parent_spec(req: ParentRequest) -> ParentSpec:
+    return ParentSpec(0, req.side, req.qty, req.start_ns, req.end_ns, req.limit_price)
+
+
 def run_parent(
     data: MarketData,
     req: ParentRequest,
@@ -358,22 +412,34 @@ def run_parent(
     profile: MarketData | None = None,
     venue: VenueFactory = inprocess_venue,
 ) -> RunResult:
-    if req.start_ns < data.start_ns or req.end_ns > data.end_ns:
-        raise ValueError(
-            f"{data.path}: parent window [{req.start_ns}, {req.end_ns}] ns is outside the data "
-            f"[{data.start_ns}, {data.end_ns}]"
-        )
-    ts = data.ts
-    i0 = int(np.searchsorted(ts, req.start_ns, side="left"))
-    i1 = int(np.searchsorted(ts, req.end_ns + 2 * SETTLE_NS, side="right"))
-    spec = ParentSpec(0, req.side, req.qty, req.start_ns, req.end_ns, req.limit_price)
-    algo = make_algo(strategy, spec, data, slices, profile)
+    i0, i1 = window(data, req)
+    algo = make_algo(strategy, parent_spec(req), data, slices, profile)
     risk = RiskChecker(limits)
     bt, done = venue(data.events[i0:i1].copy(), data.depth[i0:i1], config)
     try:
         reps, extras, cmds, wakes = drive(bt, algo, req.start_ns, req.end_ns, risk=risk)
     finally:
         done()
+    return run_result(
+        data, req, strategy, (i0, i1), reps, extras, cmds, wakes,
+        algo.status(), risk.summary(), algo.schedule(),
+    )  # fmt: skip
+
+
+def run_result(
+    data: MarketData,
+    req: ParentRequest,
+    strategy: str,
+    span: tuple[int, int],
+    reps: Records,
+    extras: Records,
+    cmds: Records,
+    wakes: int,
+    status: dict[str, Any],
+    risk: dict[str, Any],
+    schedule: tuple[npt.NDArray[Any], npt.NDArray[Any]] | None,
+) -> RunResult:
+    """Fills and metrics of a driven run (here, or by a strategy host in another process)."""
     is_fill = reps["type"] == ExecType.ORDER_FILLED
     order = np.argsort(reps["ts"][is_fill], kind="stable")
     fee_e4 = extras["fee_e4"][is_fill][order].astype(np.int64)
@@ -384,6 +450,6 @@ def run_parent(
     )  # fmt: skip
     metrics = execution_metrics(parent, fills, data.tape, data.mids, data_end_ns=data.end_ns)
     return RunResult(
-        strategy, parent, fills, fee_e4, metrics, algo.status(), risk.summary(), cmds,
-        algo.schedule(), wakes, {"events": i1 - i0}, data.path,
+        strategy, parent, fills, fee_e4, metrics, status, risk, cmds,
+        schedule, wakes, {"events": span[1] - span[0]}, data.path,
     )  # fmt: skip

@@ -9,6 +9,7 @@ is a CodecError naming the offset, never a crash or a short array.
 
 from __future__ import annotations
 
+import json
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +22,12 @@ from flatbuffers.table import Table
 from minihft import codec
 from minihft.backtest_core import REPORT_EXTRA, TRADE_PRINT
 from minihft.codec import CodecError
-from minihft.records import EXEC_REPORT
+from minihft.records import EXEC_REPORT, ORDER_COMMAND
 from minihft.schema import BacktestMessage as BM
 from minihft.schema import EndOfData as EOD
 from minihft.schema import RunUntil as RU
 from minihft.schema import SourceDepth as SD
+from minihft.schema import StrategyDone as SDN
 from minihft.schema import VenueStepped as VS
 from minihft.schema.BacktestBody import BacktestBody
 
@@ -82,7 +84,18 @@ class VenueStepped:
     depth: npt.NDArray[np.int64]  # (levels, 4)
 
 
-Body = SourceDepth | EndOfData | RunUntil | VenueStepped
+@dataclass(frozen=True)
+class StrategyDone:
+    strategy_id: str
+    wakes: int
+    commands: Records  # ORDER_COMMAND, all the host sent
+    reports: Records  # EXEC_REPORT, all it was told
+    extras: Records  # REPORT_EXTRA
+    summary: dict[str, Any]
+    error: str
+
+
+Body = SourceDepth | EndOfData | RunUntil | VenueStepped | StrategyDone
 
 
 # ---- encoding ----
@@ -181,6 +194,33 @@ def encode_venue_stepped(
     return _finish(b, now, BacktestBody.VenueStepped, VS.End(b))
 
 
+def encode_strategy_done(
+    strategy_id: str,
+    wakes: int,
+    commands: Records,
+    reports: Records,
+    extras: Records,
+    summary: dict[str, Any],
+    error: str = "",
+) -> bytes:
+    _checked(commands, ORDER_COMMAND, "commands")
+    _checked(reports, EXEC_REPORT, "reports")
+    _checked(extras, REPORT_EXTRA, "extras")
+    text = json.dumps(summary, allow_nan=False)
+    b = flatbuffers.Builder(commands.nbytes + reports.nbytes + extras.nbytes + len(text) + 256)
+    offs = [_vector(b, a) for a in (commands, reports, extras)]
+    sid, js, err = b.CreateString(strategy_id), b.CreateString(text), b.CreateString(error)
+    SDN.Start(b)
+    SDN.AddStrategyId(b, sid)
+    SDN.AddWakes(b, wakes)
+    SDN.AddCommands(b, offs[0])
+    SDN.AddReports(b, offs[1])
+    SDN.AddExtras(b, offs[2])
+    SDN.AddSummaryJson(b, js)
+    SDN.AddError(b, err)
+    return _finish(b, 0, BacktestBody.StrategyDone, SDN.End(b))
+
+
 # ---- decoding ----
 
 
@@ -198,6 +238,11 @@ def _array(tab: Table, voffset: int, dtype: np.dtype[Any], what: str) -> npt.NDA
             offset=start,
         )
     return np.frombuffer(tab.Bytes, dtype=dtype, count=n, offset=start)
+
+
+def _text(s: str | bytes | None) -> str:
+    # The flatbuffers runtime hands strings out as bytes, whatever its stubs say.
+    return "" if s is None else s.decode() if isinstance(s, bytes) else s
 
 
 def decode(buf: bytes) -> tuple[int, Body]:
@@ -253,8 +298,17 @@ def decode(buf: bytes) -> tuple[int, Body]:
                 int(v.Seq()), int(v.Why()), int(v.Now()), int(v.Cursor()),
                 reports, extras, trades, depth,
             )  # fmt: skip
+        if kind == BacktestBody.StrategyDone:
+            d = SDN.StrategyDone()
+            d.Init(tab.Bytes, tab.Pos)
+            summary = json.loads(_text(d.SummaryJson()) or "{}")
+            return ts, StrategyDone(
+                _text(d.StrategyId()), int(d.Wakes()),
+                _array(tab, 8, ORDER_COMMAND, "commands"), _array(tab, 10, EXEC_REPORT, "reports"),
+                _array(tab, 12, REPORT_EXTRA, "extras"), summary, _text(d.Error()),
+            )  # fmt: skip
     except CodecError:
         raise
-    except (IndexError, struct.error, ValueError, TypeError) as exc:
+    except (IndexError, struct.error, ValueError, TypeError, UnicodeDecodeError) as exc:
         raise CodecError(f"BacktestMessage: corrupt buffer of {len(buf)} bytes: {exc}") from exc
     raise CodecError(f"BacktestMessage: unknown body type {kind}", offset=0)

@@ -162,11 +162,11 @@ def _run_kafka(args: argparse.Namespace, job: Job) -> list[RunResult]:
     from minihft.services.backtest_orchestrator import kafka_backtest
 
     run_id = args.run_id or f"bt{os.getpid()}-{int(time.time())}"
-    venues = kafka_backtest.KafkaVenues(
+    runner = kafka_backtest.LockstepRunner(
         args.kafka_bootstrap, run_id, log_dir=Path(args.out) / "logs", keep_topics=args.keep_topics
     )
     print(f"lock-step through Kafka at {args.kafka_bootstrap}, topics bt.{run_id}-*", flush=True)
-    return kafka_backtest.run_job_kafka(job, venues)
+    return kafka_backtest.run_job_kafka(job, runner)
 
 
 def run_sweep(args: argparse.Namespace) -> int:

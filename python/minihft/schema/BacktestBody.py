@@ -8,3 +8,4 @@ class BacktestBody(object):
     EndOfData = 2
     RunUntil = 3
     VenueStepped = 4
+    StrategyDone = 5

@@ -14,4 +14,5 @@ class BacktestBody(object):
   EndOfData = cast(int, ...)
   RunUntil = cast(int, ...)
   VenueStepped = cast(int, ...)
+  StrategyDone = cast(int, ...)
 

@@ -13,6 +13,7 @@ static_assert(FLATBUFFERS_VERSION_MAJOR == 25 &&
               FLATBUFFERS_VERSION_REVISION == 19,
              "Non-compatible flatbuffers version included");
 
+#include "commands_generated.h"
 #include "common_generated.h"
 #include "exec_events_generated.h"
 
@@ -37,6 +38,9 @@ struct RunUntilBuilder;
 struct VenueStepped;
 struct VenueSteppedBuilder;
 
+struct StrategyDone;
+struct StrategyDoneBuilder;
+
 struct BacktestMessage;
 struct BacktestMessageBuilder;
 
@@ -46,35 +50,38 @@ enum class BacktestBody : uint8_t {
   EndOfData = 2,
   RunUntil = 3,
   VenueStepped = 4,
+  StrategyDone = 5,
   MIN = NONE,
-  MAX = VenueStepped
+  MAX = StrategyDone
 };
 
-inline const BacktestBody (&EnumValuesBacktestBody())[5] {
+inline const BacktestBody (&EnumValuesBacktestBody())[6] {
   static const BacktestBody values[] = {
     BacktestBody::NONE,
     BacktestBody::SourceDepth,
     BacktestBody::EndOfData,
     BacktestBody::RunUntil,
-    BacktestBody::VenueStepped
+    BacktestBody::VenueStepped,
+    BacktestBody::StrategyDone
   };
   return values;
 }
 
 inline const char * const *EnumNamesBacktestBody() {
-  static const char * const names[6] = {
+  static const char * const names[7] = {
     "NONE",
     "SourceDepth",
     "EndOfData",
     "RunUntil",
     "VenueStepped",
+    "StrategyDone",
     nullptr
   };
   return names;
 }
 
 inline const char *EnumNameBacktestBody(BacktestBody e) {
-  if (::flatbuffers::IsOutRange(e, BacktestBody::NONE, BacktestBody::VenueStepped)) return "";
+  if (::flatbuffers::IsOutRange(e, BacktestBody::NONE, BacktestBody::StrategyDone)) return "";
   const size_t index = static_cast<size_t>(e);
   return EnumNamesBacktestBody()[index];
 }
@@ -97,6 +104,10 @@ template<> struct BacktestBodyTraits<minihft::schema::RunUntil> {
 
 template<> struct BacktestBodyTraits<minihft::schema::VenueStepped> {
   static const BacktestBody enum_value = BacktestBody::VenueStepped;
+};
+
+template<> struct BacktestBodyTraits<minihft::schema::StrategyDone> {
+  static const BacktestBody enum_value = BacktestBody::StrategyDone;
 };
 
 template <bool B = false>
@@ -632,6 +643,140 @@ inline ::flatbuffers::Offset<VenueStepped> CreateVenueSteppedDirect(
       depth__);
 }
 
+struct StrategyDone FLATBUFFERS_FINAL_CLASS : private ::flatbuffers::Table {
+  typedef StrategyDoneBuilder Builder;
+  enum FlatBuffersVTableOffset FLATBUFFERS_VTABLE_UNDERLYING_TYPE {
+    VT_STRATEGY_ID = 4,
+    VT_WAKES = 6,
+    VT_COMMANDS = 8,
+    VT_REPORTS = 10,
+    VT_EXTRAS = 12,
+    VT_SUMMARY_JSON = 14,
+    VT_ERROR = 16
+  };
+  const ::flatbuffers::String *strategy_id() const {
+    return GetPointer<const ::flatbuffers::String *>(VT_STRATEGY_ID);
+  }
+  uint64_t wakes() const {
+    return GetField<uint64_t>(VT_WAKES, 0);
+  }
+  const ::flatbuffers::Vector<const minihft::schema::OrderCommand *> *commands() const {
+    return GetPointer<const ::flatbuffers::Vector<const minihft::schema::OrderCommand *> *>(VT_COMMANDS);
+  }
+  const ::flatbuffers::Vector<const minihft::schema::ExecReport *> *reports() const {
+    return GetPointer<const ::flatbuffers::Vector<const minihft::schema::ExecReport *> *>(VT_REPORTS);
+  }
+  const ::flatbuffers::Vector<const minihft::schema::ReportExtra *> *extras() const {
+    return GetPointer<const ::flatbuffers::Vector<const minihft::schema::ReportExtra *> *>(VT_EXTRAS);
+  }
+  const ::flatbuffers::String *summary_json() const {
+    return GetPointer<const ::flatbuffers::String *>(VT_SUMMARY_JSON);
+  }
+  const ::flatbuffers::String *error() const {
+    return GetPointer<const ::flatbuffers::String *>(VT_ERROR);
+  }
+  template <bool B = false>
+  bool Verify(::flatbuffers::VerifierTemplate<B> &verifier) const {
+    return VerifyTableStart(verifier) &&
+           VerifyOffset(verifier, VT_STRATEGY_ID) &&
+           verifier.VerifyString(strategy_id()) &&
+           VerifyField<uint64_t>(verifier, VT_WAKES, 8) &&
+           VerifyOffset(verifier, VT_COMMANDS) &&
+           verifier.VerifyVector(commands()) &&
+           VerifyOffset(verifier, VT_REPORTS) &&
+           verifier.VerifyVector(reports()) &&
+           VerifyOffset(verifier, VT_EXTRAS) &&
+           verifier.VerifyVector(extras()) &&
+           VerifyOffset(verifier, VT_SUMMARY_JSON) &&
+           verifier.VerifyString(summary_json()) &&
+           VerifyOffset(verifier, VT_ERROR) &&
+           verifier.VerifyString(error()) &&
+           verifier.EndTable();
+  }
+};
+
+struct StrategyDoneBuilder {
+  typedef StrategyDone Table;
+  ::flatbuffers::FlatBufferBuilder &fbb_;
+  ::flatbuffers::uoffset_t start_;
+  void add_strategy_id(::flatbuffers::Offset<::flatbuffers::String> strategy_id) {
+    fbb_.AddOffset(StrategyDone::VT_STRATEGY_ID, strategy_id);
+  }
+  void add_wakes(uint64_t wakes) {
+    fbb_.AddElement<uint64_t>(StrategyDone::VT_WAKES, wakes, 0);
+  }
+  void add_commands(::flatbuffers::Offset<::flatbuffers::Vector<const minihft::schema::OrderCommand *>> commands) {
+    fbb_.AddOffset(StrategyDone::VT_COMMANDS, commands);
+  }
+  void add_reports(::flatbuffers::Offset<::flatbuffers::Vector<const minihft::schema::ExecReport *>> reports) {
+    fbb_.AddOffset(StrategyDone::VT_REPORTS, reports);
+  }
+  void add_extras(::flatbuffers::Offset<::flatbuffers::Vector<const minihft::schema::ReportExtra *>> extras) {
+    fbb_.AddOffset(StrategyDone::VT_EXTRAS, extras);
+  }
+  void add_summary_json(::flatbuffers::Offset<::flatbuffers::String> summary_json) {
+    fbb_.AddOffset(StrategyDone::VT_SUMMARY_JSON, summary_json);
+  }
+  void add_error(::flatbuffers::Offset<::flatbuffers::String> error) {
+    fbb_.AddOffset(StrategyDone::VT_ERROR, error);
+  }
+  explicit StrategyDoneBuilder(::flatbuffers::FlatBufferBuilder &_fbb)
+        : fbb_(_fbb) {
+    start_ = fbb_.StartTable();
+  }
+  ::flatbuffers::Offset<StrategyDone> Finish() {
+    const auto end = fbb_.EndTable(start_);
+    auto o = ::flatbuffers::Offset<StrategyDone>(end);
+    return o;
+  }
+};
+
+inline ::flatbuffers::Offset<StrategyDone> CreateStrategyDone(
+    ::flatbuffers::FlatBufferBuilder &_fbb,
+    ::flatbuffers::Offset<::flatbuffers::String> strategy_id = 0,
+    uint64_t wakes = 0,
+    ::flatbuffers::Offset<::flatbuffers::Vector<const minihft::schema::OrderCommand *>> commands = 0,
+    ::flatbuffers::Offset<::flatbuffers::Vector<const minihft::schema::ExecReport *>> reports = 0,
+    ::flatbuffers::Offset<::flatbuffers::Vector<const minihft::schema::ReportExtra *>> extras = 0,
+    ::flatbuffers::Offset<::flatbuffers::String> summary_json = 0,
+    ::flatbuffers::Offset<::flatbuffers::String> error = 0) {
+  StrategyDoneBuilder builder_(_fbb);
+  builder_.add_wakes(wakes);
+  builder_.add_error(error);
+  builder_.add_summary_json(summary_json);
+  builder_.add_extras(extras);
+  builder_.add_reports(reports);
+  builder_.add_commands(commands);
+  builder_.add_strategy_id(strategy_id);
+  return builder_.Finish();
+}
+
+inline ::flatbuffers::Offset<StrategyDone> CreateStrategyDoneDirect(
+    ::flatbuffers::FlatBufferBuilder &_fbb,
+    const char *strategy_id = nullptr,
+    uint64_t wakes = 0,
+    const std::vector<minihft::schema::OrderCommand> *commands = nullptr,
+    const std::vector<minihft::schema::ExecReport> *reports = nullptr,
+    const std::vector<minihft::schema::ReportExtra> *extras = nullptr,
+    const char *summary_json = nullptr,
+    const char *error = nullptr) {
+  auto strategy_id__ = strategy_id ? _fbb.CreateString(strategy_id) : 0;
+  auto commands__ = commands ? _fbb.CreateVectorOfStructs<minihft::schema::OrderCommand>(*commands) : 0;
+  auto reports__ = reports ? _fbb.CreateVectorOfStructs<minihft::schema::ExecReport>(*reports) : 0;
+  auto extras__ = extras ? _fbb.CreateVectorOfStructs<minihft::schema::ReportExtra>(*extras) : 0;
+  auto summary_json__ = summary_json ? _fbb.CreateString(summary_json) : 0;
+  auto error__ = error ? _fbb.CreateString(error) : 0;
+  return minihft::schema::CreateStrategyDone(
+      _fbb,
+      strategy_id__,
+      wakes,
+      commands__,
+      reports__,
+      extras__,
+      summary_json__,
+      error__);
+}
+
 struct BacktestMessage FLATBUFFERS_FINAL_CLASS : private ::flatbuffers::Table {
   typedef BacktestMessageBuilder Builder;
   enum FlatBuffersVTableOffset FLATBUFFERS_VTABLE_UNDERLYING_TYPE {
@@ -665,6 +810,9 @@ struct BacktestMessage FLATBUFFERS_FINAL_CLASS : private ::flatbuffers::Table {
   const minihft::schema::VenueStepped *body_as_VenueStepped() const {
     return body_type() == minihft::schema::BacktestBody::VenueStepped ? static_cast<const minihft::schema::VenueStepped *>(body()) : nullptr;
   }
+  const minihft::schema::StrategyDone *body_as_StrategyDone() const {
+    return body_type() == minihft::schema::BacktestBody::StrategyDone ? static_cast<const minihft::schema::StrategyDone *>(body()) : nullptr;
+  }
   template <bool B = false>
   bool Verify(::flatbuffers::VerifierTemplate<B> &verifier) const {
     return VerifyTableStart(verifier) &&
@@ -692,6 +840,10 @@ template<> inline const minihft::schema::RunUntil *BacktestMessage::body_as<mini
 
 template<> inline const minihft::schema::VenueStepped *BacktestMessage::body_as<minihft::schema::VenueStepped>() const {
   return body_as_VenueStepped();
+}
+
+template<> inline const minihft::schema::StrategyDone *BacktestMessage::body_as<minihft::schema::StrategyDone>() const {
+  return body_as_StrategyDone();
 }
 
 struct BacktestMessageBuilder {
@@ -770,6 +922,10 @@ inline bool VerifyBacktestBody(::flatbuffers::VerifierTemplate<B> &verifier, con
     }
     case BacktestBody::VenueStepped: {
       auto ptr = reinterpret_cast<const minihft::schema::VenueStepped *>(obj);
+      return verifier.VerifyTable(ptr);
+    }
+    case BacktestBody::StrategyDone: {
+      auto ptr = reinterpret_cast<const minihft::schema::StrategyDone *>(obj);
       return verifier.VerifyTable(ptr);
     }
     default: return true;
