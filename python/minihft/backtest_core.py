@@ -101,6 +101,13 @@ _NO_EXTRA = np.zeros(0, REPORT_EXTRA)
 _NO_REPORTS.flags.writeable = False
 _NO_EXTRA.flags.writeable = False
 
+_SUBMIT, _CANCEL, _REPLACE = (
+    int(CommandType.SUBMIT_ORDER),
+    int(CommandType.CANCEL_ORDER),
+    int(CommandType.REPLACE_ORDER),
+)
+_POST_ONLY = int(OrderFlags.POST_ONLY)
+
 _DTYPE_NAMES = {id(MD_EVENT): "MD_EVENT", id(ORDER_COMMAND): "ORDER_COMMAND"}
 
 
@@ -219,36 +226,17 @@ class Backtester:
         account: int = 1,
         symbol_id: int = 0,
     ) -> None:
-        self.send(
-            command(
-                CommandType.SUBMIT_ORDER,
-                order_id,
-                side=side,
-                price=price,
-                qty=qty,
-                ts=self.now,
-                order_type=order_type,
-                tif=tif,
-                post_only=post_only,
-                account=account,
-                symbol_id=symbol_id,
-            )
-        )
+        # The same ORDER_COMMAND row as command(..., ts=self.now), filled in C++.
+        self._bt.enqueue_one(
+            _SUBMIT, order_id, side, price, qty, order_type, tif,
+            _POST_ONLY if post_only else 0, account, symbol_id,
+        )  # fmt: skip
 
     def cancel(self, order_id: int, *, symbol_id: int = 0) -> None:
-        self.send(command(CommandType.CANCEL_ORDER, order_id, ts=self.now, symbol_id=symbol_id))
+        self._bt.enqueue_one(_CANCEL, order_id, 0, 0, 0, 0, 0, 0, 1, symbol_id)
 
     def replace(self, order_id: int, price: int, qty: int, *, symbol_id: int = 0) -> None:
-        self.send(
-            command(
-                CommandType.REPLACE_ORDER,
-                order_id,
-                price=price,
-                qty=qty,
-                ts=self.now,
-                symbol_id=symbol_id,
-            )
-        )
+        self._bt.enqueue_one(_REPLACE, order_id, 0, price, qty, 0, 0, 0, 1, symbol_id)
 
     def set_timer(self, ts: int) -> None:
         self._bt.set_timer(ts)
@@ -268,6 +256,8 @@ class Backtester:
 
     def take_reports(self) -> tuple[Records, Records]:
         """Reports seen so far (ts = when seen) and their REPORT_EXTRA rows."""
+        if not self._bt.visible_reports():  # most wake-ups carry none: no arrays to build
+            return _NO_REPORTS, _NO_EXTRA
         r, x = self._bt.take_reports()
         if len(r) == 0:  # most wake-ups carry no report
             return _NO_REPORTS, _NO_EXTRA
@@ -298,11 +288,16 @@ class Backtester:
         out: I64 = np.asarray(self._bt.depth(symbol_id, n))
         return out
 
+    def touch(self, symbol_id: int = 0) -> tuple[int, int, int, int]:
+        """depth(1)[0] as a tuple of ints: (ask_px, ask_qty, bid_px, bid_qty), empty = 0, 0."""
+        out: tuple[int, int, int, int] = self._bt.touch(symbol_id)
+        return out
+
     def mid(self, symbol_id: int = 0) -> float | None:
-        row = self.depth(1, symbol_id)[0]
-        if row[1] <= 0 or row[3] <= 0:
+        ask_px, ask_q, bid_px, bid_q = self._bt.touch(symbol_id)
+        if ask_q <= 0 or bid_q <= 0:
             return None
-        return (float(row[0]) + float(row[2])) / 2.0
+        return (float(ask_px) + float(bid_px)) / 2.0
 
     def position(self, symbol_id: int = 0) -> int:
         return int(self._bt.position(symbol_id))

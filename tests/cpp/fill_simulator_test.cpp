@@ -362,6 +362,66 @@ TEST(BacktestStepper, WakeReasons) {
   EXPECT_TRUE(st.finished());
 }
 
+// Truth rows read in place give what a copy gives; a stepper that started on a view and then
+// grows by append_events owns its rows: the caller's buffer may change afterwards.
+TEST(BacktestStepper, TruthViewEqualsCopyAndAppendOwnsIt) {
+  std::vector<MdEvent> e = {add(1, 1, S, 101, 10), add(3, 2, S, 100, 5), del(4, 2, S, 100, 5),
+                            exe(5, 1, S, 101, 10)};
+  const int64_t truth[4][4] = {
+      {101, 10, 99, 10}, {100, 5, 99, 10}, {101, 10, 99, 10}, {0, 0, 99, 10}};
+  auto drive = [&](BacktestStepper& st) {
+    std::vector<ExecReport> r;
+    std::vector<ReportExtra> x;
+    st.run_until(1, 0, 0);
+    st.enqueue(sub(2, 9, B, 101, 4));
+    st.run_until(kNever, 0, 0);
+    st.take_reports(r, x);
+    return std::make_pair(r, x);
+  };
+  BacktestStepper copy(e, FillConfig{});
+  copy.seed_lobster(&truth[0][0], 1);
+  copy.set_lobster_truth(&truth[0][0], 1);
+  const auto want = drive(copy);
+  ASSERT_EQ(want.first.size(), 2u);  // accepted, then filled 4 by the sweep at 101
+  EXPECT_EQ(copy.sim().counters().absorbed_qty, 4u);
+
+  BacktestStepper view(e, FillConfig{});
+  view.seed_lobster(&truth[0][0], 1);
+  view.set_lobster_truth_view(&truth[0][0], 1);
+  const auto got = drive(view);
+  ASSERT_EQ(got.first.size(), want.first.size());
+  EXPECT_EQ(std::memcmp(got.first.data(), want.first.data(), sizeof(ExecReport) * 2), 0);
+  EXPECT_EQ(view.sim().counters().absorbed_qty, 4u);
+
+  int64_t head[2][4];
+  std::memcpy(head, truth, sizeof head);
+  BacktestStepper grown(std::vector<MdEvent>(e.begin(), e.begin() + 2), FillConfig{});
+  grown.seed_lobster(&head[0][0], 1);
+  grown.set_lobster_truth_view(&head[0][0], 1);
+  ASSERT_EQ(grown.append_events(e.data() + 2, 2, &truth[2][0], 1),
+            BacktestStepper::AppendResult::Ok);
+  std::memset(head, 0x7f, sizeof head);  // the view's buffer is gone as far as the stepper knows
+  const auto streamed = drive(grown);
+  ASSERT_EQ(streamed.first.size(), want.first.size());
+  EXPECT_EQ(std::memcmp(streamed.first.data(), want.first.data(), sizeof(ExecReport) * 2), 0);
+  EXPECT_EQ(grown.sim().counters().absorbed_qty, 4u);
+}
+
+// The Book wake's baseline is the book as the caller leaves it: a change made through sim()
+// between two run_until calls is part of it (no wake for it), later changes still wake.
+TEST(BacktestStepper, BookBaselineIncludesDirectChanges) {
+  std::vector<MdEvent> e = {add(10, 1, B, 100, 5), add(20, 2, B, 98, 5), add(30, 3, B, 100, 1)};
+  BacktestStepper st(e, FillConfig{});
+  EXPECT_EQ(st.run_until(kNever, kWakeBook, 1), static_cast<uint32_t>(kWakeBook));
+  EXPECT_EQ(st.now(), 10);
+  // An IOC sell of 2 through sim() takes 2 off the best bid: the caller saw that itself.
+  st.sim().arrive(sub(11, 9, S, 100, 2, TimeInForce::IOC), 11);
+  EXPECT_EQ(st.sim().book(0)->best(B)->qty, 3);
+  EXPECT_EQ(st.run_until(25, kWakeBook, 1), static_cast<uint32_t>(kWakeLimit));
+  EXPECT_EQ(st.run_until(kNever, kWakeBook, 1), static_cast<uint32_t>(kWakeBook));
+  EXPECT_EQ(st.now(), 30);
+}
+
 // Same events + commands + seed -> identical reports byte for byte; another seed moves arrivals.
 TEST(FillSimulator, DeterministicWithJitter) {
   std::vector<MdEvent> e;

@@ -61,8 +61,9 @@ def quote_touch_python(
         int(ExecType.ORDER_REJECTED),
     )
     sides = (Side.BUY, Side.SELL)
+    wake, end = Wake.BOOK | Wake.REPORT, int(Wake.END)
     while True:
-        why, _ = bt.run_until(wake=Wake.BOOK | Wake.REPORT, depth_levels=1)
+        why, _ = bt.run_until(wake=wake, depth_levels=1)
         wakes += 1
         reps, extra = bt.take_reports()
         for r, x in zip(reps.tolist(), extra.tolist(), strict=True):
@@ -75,9 +76,9 @@ def quote_touch_python(
                     if typ == rejected:
                         rejected_px[k] = quote_px[k]
                     quote_id[k] = 0
-        if why & Wake.END:
+        if int(why) & end:
             break
-        ask_px, ask_q, bid_px, bid_q = bt.depth(1)[0].tolist()
+        ask_px, ask_q, bid_px, bid_q = bt.touch()
         if ask_q > 0 and bid_q > 0 and bid_px >= ask_px:
             continue
         for k, best, live in ((0, bid_px, bid_q > 0), (1, ask_px, ask_q > 0)):

@@ -6,12 +6,14 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 
 #include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -140,7 +142,10 @@ class PyBacktester {
   }
   void set_lobster_truth(const Rows& rows) {
     if (st_.cursor() != 0) throw nb::value_error("set_lobster_truth: events were already applied");
-    st_.set_lobster_truth(truth_of(rows, st_.n_events(), rows.shape(1)), rows.shape(1));
+    // Read in place, no copy: truth_ holds a reference to the array as long as the stepper may
+    // read it (append copies what it has before growing).
+    st_.set_lobster_truth_view(truth_of(rows, st_.n_events(), rows.shape(1)), rows.shape(1));
+    truth_ = rows;
   }
   // Streamed events (and their LOBSTER rows): see BacktestStepper::append_events.
   void append(const Bytes& raw, const std::optional<Rows>& truth) {
@@ -170,6 +175,25 @@ class PyBacktester {
     auto [c, n] = records<OrderCommand>(raw, "commands");
     for (size_t i = 0; i < n; ++i) st_.enqueue(c[i]);
   }
+  // One command from its fields, issued now: a strategy's submit or cancel without building a
+  // one-row structured array (which costs more than the rest of a wake-up).
+  void enqueue_one(uint8_t type, uint64_t order_id, uint8_t side, int64_t price, int64_t qty,
+                   uint8_t order_type, uint8_t tif, uint32_t flags, uint64_t account,
+                   uint32_t symbol_id) {
+    OrderCommand c{};
+    c.ts = st_.now();
+    c.order_id = order_id;
+    c.price = price;
+    c.qty = qty;
+    c.account = account;
+    c.symbol_id = symbol_id;
+    c.type = type;
+    c.side = side;
+    c.order_type = order_type;
+    c.tif = tif;
+    c.flags = flags;
+    st_.enqueue(c);
+  }
   std::pair<uint32_t, int64_t> run_until(int64_t limit, uint32_t mask, size_t levels) {
     uint32_t w;
     {
@@ -189,14 +213,20 @@ class PyBacktester {
     st_.take_trades(t_);
     return to_numpy(t_);
   }
+  // The touch as (ask_px, ask_qty, bid_px, bid_qty), empty = 0, 0: depth(symbol, 1) as a tuple.
+  std::tuple<int64_t, int64_t, int64_t, int64_t> touch(uint32_t symbol) const {
+    int64_t row[kDepthCols];
+    write_depth_row(st_.sim().book(symbol), 1, row);
+    return {row[0], row[1], row[2], row[3]};
+  }
   OutI64 depth(uint32_t symbol, size_t levels) {
     auto* buf = new int64_t[levels * kDepthCols + 1];
-    write_depth_row(st_.sim().book(symbol), levels, buf);
+    write_depth_row(std::as_const(st_).sim().book(symbol), levels, buf);
     nb::capsule owner(buf, [](void* p) noexcept { delete[] static_cast<int64_t*>(p); });
     return OutI64(buf, {levels, kDepthCols}, owner);
   }
   nb::dict counters() const {
-    const auto& c = st_.sim().counters();
+    const auto& c = std::as_const(st_).sim().counters();
     nb::dict d;
     d["events"] = c.events;
     d["unknown_order_events"] = c.unknown_order_events;
@@ -208,6 +238,7 @@ class PyBacktester {
   BacktestStepper st_;
 
  private:
+  std::optional<Rows> truth_;  // keeps set_lobster_truth's array alive (read in place)
   std::vector<ExecReport> r_;
   std::vector<ReportExtra> x_;
   std::vector<TradePrint> t_;
@@ -235,6 +266,11 @@ void bind_backtest(nb::module_& m) {
       .def("set_lobster_truth", &PyBacktester::set_lobster_truth, nb::arg("rows"))
       .def("append", &PyBacktester::append, nb::arg("events"), nb::arg("truth").none() = nb::none())
       .def("enqueue", &PyBacktester::enqueue, nb::arg("commands"))
+      .def("enqueue_one", &PyBacktester::enqueue_one, nb::arg("type"), nb::arg("order_id"),
+           nb::arg("side"), nb::arg("price"), nb::arg("qty"), nb::arg("order_type"), nb::arg("tif"),
+           nb::arg("flags"), nb::arg("account"), nb::arg("symbol_id"))
+      .def("visible_reports", [](const PyBacktester& b) { return b.st_.visible_reports(); })
+      .def("touch", &PyBacktester::touch, nb::arg("symbol_id"))
       .def(
           "set_timer", [](PyBacktester& b, int64_t ts) { b.st_.set_timer(ts); }, nb::arg("ts"))
       .def("run_until", &PyBacktester::run_until, nb::arg("ts_limit"), nb::arg("wake_mask"),
@@ -311,7 +347,7 @@ void bind_backtest(nb::module_& m) {
           auto t0 = std::chrono::steady_clock::now();
           BacktestStepper st(std::move(ev), fc);
           if (row != nullptr) st.seed_lobster(row, levels);
-          if (tr != nullptr) st.set_lobster_truth(tr, levels);
+          if (tr != nullptr) st.set_lobster_truth_view(tr, levels);  // the array outlives st
           res = run_quote_touch(st, symbol, size, r, x);
           seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         }

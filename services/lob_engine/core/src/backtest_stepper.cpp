@@ -18,12 +18,20 @@ BacktestStepper::BacktestStepper(std::vector<MdEvent> events, const FillConfig& 
 
 void BacktestStepper::seed_lobster(const int64_t* row0, size_t levels) {
   if (ev_.empty() || levels == 0) return;
+  snap_fresh_ = false;
   sim_.seed(ev_[0].symbol_id, lobster_seed_levels(ev_[0], row0, levels), ev_[0].ts_event);
 }
 
 void BacktestStepper::set_lobster_truth(const int64_t* rows, size_t levels) {
   truth_levels_ = rows == nullptr ? 0 : levels;
   truth_.assign(rows, rows == nullptr ? rows : rows + ev_.size() * levels * kDepthCols);
+  truth_rows_ = rows == nullptr ? nullptr : truth_.data();
+}
+
+void BacktestStepper::set_lobster_truth_view(const int64_t* rows, size_t levels) {
+  truth_levels_ = rows == nullptr ? 0 : levels;
+  truth_.clear();
+  truth_rows_ = rows;
 }
 
 BacktestStepper::AppendResult BacktestStepper::append_events(const MdEvent* events, size_t n,
@@ -45,8 +53,13 @@ BacktestStepper::AppendResult BacktestStepper::append_events(const MdEvent* even
   ev_.insert(ev_.end(), events, events + n);
   if (truth != nullptr) {
     truth_levels_ = levels;
+    if (had_truth && truth_rows_ != truth_.data()) {  // a view so far: own it before growing
+      truth_.assign(truth_rows_, truth_rows_ + at * levels * kDepthCols);
+    }
     truth_.insert(truth_.end(), truth, truth + n * levels * kDepthCols);
+    truth_rows_ = truth_.data();
     if (first) {
+      snap_fresh_ = false;
       sim_.seed(ev_[at].symbol_id, lobster_seed_levels(ev_[at], truth, levels), ev_[at].ts_event);
     }
   }
@@ -66,7 +79,7 @@ void BacktestStepper::enqueue(const OrderCommand& c) {
   arrivals_.push_back(Arrival{at, cmd});
 }
 
-void BacktestStepper::flush_reports() {
+void BacktestStepper::queue_reports() {
   auto& r = sim_.reports;
   auto& x = sim_.extras;
   const FillConfig& cfg = sim_.config();
@@ -83,25 +96,69 @@ void BacktestStepper::flush_reports() {
   x.clear();
 }
 
+namespace {
+
+// True when the top `levels` of `b` (null = empty) are `row`, in write_depth_row's layout. Runs
+// per event twice (truth and wake checks): reads the levels in place and stops at the first
+// difference instead of writing a row and comparing it.
+bool depth_equals(const OrderBook* b, size_t levels, const int64_t* row) {
+  for (const Side s : {Side::Sell, Side::Buy}) {
+    const size_t col = s == Side::Sell ? 0 : 2;
+    const size_t n = b != nullptr ? std::min(b->level_count(s), levels) : 0;
+    size_t i = 0;
+    for (; i < n; ++i) {
+      const OrderBook::Level& l = b->level(s, i);
+      if (l.price != row[i * kDepthCols + col] || l.qty != row[i * kDepthCols + col + 1]) {
+        return false;
+      }
+    }
+    for (; i < levels; ++i) {
+      if ((row[i * kDepthCols + col] | row[i * kDepthCols + col + 1]) != 0) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 bool BacktestStepper::top_changed(SymbolId s, size_t levels) {
   if (levels == 0) return false;
   if (s >= snap_.size()) snap_.resize(s + 1);
-  row_.resize(levels * kDepthCols);
-  write_depth_row(sim_.book(s), levels, row_.data());
   std::vector<int64_t>& last = snap_[s];
   // A symbol not looked at yet had an empty book as far as the caller knows.
-  if (last.size() != row_.size()) last.assign(row_.size(), 0);
-  if (last == row_) return false;
-  last = row_;
+  if (last.size() != levels * kDepthCols) last.assign(levels * kDepthCols, 0);
+  const OrderBook* b = sim_.book(s);
+  if (levels == 1) {  // the usual subscription: the touch only
+    const OrderBook::Level* ask = b != nullptr ? b->best(Side::Sell) : nullptr;
+    const OrderBook::Level* bid = b != nullptr ? b->best(Side::Buy) : nullptr;
+    const int64_t now[kDepthCols] = {ask ? ask->price : 0, ask ? ask->qty : 0, bid ? bid->price : 0,
+                                     bid ? bid->qty : 0};
+    if (std::equal(now, now + kDepthCols, last.data())) return false;
+    std::copy(now, now + kDepthCols, last.data());
+    return true;
+  }
+  if (depth_equals(b, levels, last.data())) return false;
+  write_depth_row(b, levels, last.data());
   return true;
+}
+
+void BacktestStepper::check_truth(const MdEvent& e) {
+  const size_t w = truth_levels_ * kDepthCols;
+  const int64_t* cur = truth_rows_ + i_ * w;
+  if (!depth_equals(sim_.book(e.symbol_id), truth_levels_, cur)) {
+    sim_.reconcile(e.symbol_id, i_ == 0 ? cur : cur - w, cur, truth_levels_, e.ts_event);
+  }
 }
 
 uint32_t BacktestStepper::run_until(Nanos ts_limit, uint32_t wake_mask, size_t depth_levels) {
   const bool want_book = (wake_mask & kWakeBook) != 0 && depth_levels > 0;
-  if (want_book) {
+  if (want_book && !(snap_fresh_ && snap_levels_ == depth_levels)) {
     // What the caller sees now is the baseline: only later changes wake it.
     for (SymbolId s = 0; s < snap_.size(); ++s) top_changed(s, depth_levels);
   }
+  // Returning with want_book leaves snap_ current (every event and arrival below is checked).
+  snap_fresh_ = want_book;
+  snap_levels_ = depth_levels;
   while (true) {
     const Nanos te = i_ < ev_.size() ? ev_[i_].ts_event : kNever;
     const Nanos ta = arrivals_.empty() ? kNever : arrivals_.front().at;
@@ -119,15 +176,7 @@ uint32_t BacktestStepper::run_until(Nanos ts_limit, uint32_t wake_mask, size_t d
       const MdEvent& e = ev_[i_];
       const size_t trades_before = sim_.trades.size();
       sim_.apply(e, static_cast<int64_t>(i_));
-      if (truth_levels_ != 0) {
-        const size_t w = truth_levels_ * kDepthCols;
-        const int64_t* cur = truth_.data() + i_ * w;
-        row_.resize(w);
-        write_depth_row(sim_.book(e.symbol_id), truth_levels_, row_.data());
-        if (!std::equal(row_.begin(), row_.end(), cur)) {
-          sim_.reconcile(e.symbol_id, i_ == 0 ? cur : cur - w, cur, truth_levels_, e.ts_event);
-        }
-      }
+      if (truth_levels_ != 0) check_truth(e);
       ++i_;
       flush_reports();
       if (sim_.trades.size() != trades_before) woke |= kWakeTrade;
@@ -189,6 +238,7 @@ QuoteTouchResult run_quote_touch(BacktestStepper& st, SymbolId symbol, Qty size,
                                  std::vector<ExecReport>& reports,
                                  std::vector<ReportExtra>& extras) {
   QuoteTouchResult res;
+  const BacktestStepper& view = st;  // reads keep the Book wake baseline (sim())
   struct Quote {
     OrderId id = 0;
     Price px = 0;
@@ -217,7 +267,7 @@ QuoteTouchResult run_quote_touch(BacktestStepper& st, SymbolId symbol, Qty size,
       }
     }
     if ((w & kWakeEnd) != 0) break;
-    const OrderBook* book = st.sim().book(symbol);
+    const OrderBook* book = view.sim().book(symbol);
     if (book == nullptr) continue;
     const OrderBook::Level* bid = book->best(Side::Buy);
     const OrderBook::Level* ask = book->best(Side::Sell);
@@ -249,8 +299,8 @@ QuoteTouchResult run_quote_touch(BacktestStepper& st, SymbolId symbol, Qty size,
       x = Quote{c.order_id, c.price, 0};
     }
   }
-  res.position = st.sim().position(symbol);
-  res.cash = st.sim().cash(symbol);
+  res.position = view.sim().position(symbol);
+  res.cash = view.sim().cash(symbol);
   return res;
 }
 

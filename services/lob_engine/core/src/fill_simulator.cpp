@@ -15,10 +15,6 @@ FillSimulator::Sym* FillSimulator::sym(SymbolId s) {
   return syms_[s].get();
 }
 
-const OrderBook* FillSimulator::book(SymbolId s) const {
-  const Sym* y = sym(s);
-  return y ? &y->book : nullptr;
-}
 Qty FillSimulator::position(SymbolId s) const {
   const Sym* y = sym(s);
   return y ? y->position : 0;

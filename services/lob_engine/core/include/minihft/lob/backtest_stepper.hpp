@@ -73,6 +73,9 @@ class BacktestStepper {
   // (FillSimulator::reconcile). Without it, levels that were deeper than the file's window at the
   // start stay unknown when the touch moves onto them.
   void set_lobster_truth(const int64_t* rows, size_t levels);
+  // The same, read in place (no copy of n x levels x 4 int64): `rows` must stay valid while
+  // events are applied. A later append_events with truth copies them first.
+  void set_lobster_truth_view(const int64_t* rows, size_t levels);
 
   // Events arriving after construction (a replay streamed over a bus). The caller must append
   // every event up to ts T, plus one later event or the end of the data, before run_until(T):
@@ -95,11 +98,17 @@ class BacktestStepper {
     return i_ == ev_.size() && arrivals_.empty() && inflight_.empty() && timers_.empty();
   }
 
+  // Reports seen by now and not yet taken.
+  size_t visible_reports() const { return visible_.size(); }
   // Reports seen by now (ts = when seen), with their extras; appended to the outputs.
   void take_reports(std::vector<ExecReport>& out, std::vector<ReportExtra>& extra);
   void take_trades(std::vector<TradePrint>& out);
 
-  FillSimulator& sim() { return sim_; }
+  // Mutable access may change the book behind the Book wake's baseline: it is taken afresh.
+  FillSimulator& sim() {
+    snap_fresh_ = false;
+    return sim_;
+  }
   const FillSimulator& sim() const { return sim_; }
 
  private:
@@ -112,8 +121,12 @@ class BacktestStepper {
     ReportExtra extra;
   };
 
-  void flush_reports();
+  void flush_reports() {
+    if (!sim_.reports.empty()) queue_reports();
+  }
+  void queue_reports();
   bool top_changed(SymbolId s, size_t levels);
+  void check_truth(const MdEvent& e);
 
   std::vector<MdEvent> ev_;
   size_t i_ = 0;
@@ -124,8 +137,11 @@ class BacktestStepper {
   std::vector<ReportExtra> visible_extra_;
   std::priority_queue<Nanos, std::vector<Nanos>, std::greater<Nanos>> timers_;
   std::vector<std::vector<int64_t>> snap_;  // per symbol: last top-N seen by the caller
-  std::vector<int64_t> row_;
-  std::vector<int64_t> truth_;
+  // snap_ is every book's top snap_levels_ as it is now: the last run_until checked every change.
+  bool snap_fresh_ = false;
+  size_t snap_levels_ = 0;
+  std::vector<int64_t> truth_;           // owned rows (set_lobster_truth, append_events)
+  const int64_t* truth_rows_ = nullptr;  // truth_.data() or the caller's rows (view)
   size_t truth_levels_ = 0;
   SplitMix64 rng_order_, rng_cancel_, rng_report_;
   Nanos now_ = 0;

@@ -141,7 +141,10 @@ class FillSimulator {
   void arrive(const OrderCommand& c, Nanos arrival);
 
   // nullptr for a symbol never seen. Venue liquidity only, minus what we took.
-  const OrderBook* book(SymbolId s) const;
+  const OrderBook* book(SymbolId s) const {
+    const Sym* y = sym(s);
+    return y ? &y->book : nullptr;
+  }
   Qty position(SymbolId s) const;
   int64_t cash(SymbolId s) const;  // ticks: sells add price*qty, buys subtract
   // Our live order's open qty / venue qty resting ahead of it at its price; -1 when not live.

@@ -1,0 +1,122 @@
+"""The per-wake-up calls of Backtester that skip numpy (submit/cancel/replace filled in C++,
+touch() as a tuple, take_reports() without arrays when nothing is visible) give exactly what the
+array-based calls give: same reports byte for byte, same book."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from minihft.backtest_core import BacktestConfig, Backtester, Wake, command
+from minihft.records import MD_EVENT, CommandType, ExecType, MdEventType, OrderType, Side
+
+Arr = np.ndarray[Any, Any]
+A, X, C = MdEventType.ADD, MdEventType.EXECUTE, MdEventType.CANCEL
+B, S = Side.BUY, Side.SELL
+
+
+def _events(rows: list[tuple[int, int, int, int, int, int]]) -> Arr:
+    """rows: (ts, type, order_id, side, price, qty)."""
+    ev = np.zeros(len(rows), dtype=MD_EVENT)
+    for i, (ts, t, oid, side, px, q) in enumerate(rows):
+        ev[i]["ts_event"], ev[i]["ts_recv"], ev[i]["type"] = ts, ts, t
+        ev[i]["order_id"], ev[i]["side"], ev[i]["price"], ev[i]["qty"] = oid, side, px, q
+    return ev
+
+
+# Bid 100 / ask 102; later an ask at 101 that executes, then more flow on both sides.
+EVENTS = _events(
+    [
+        (1, A, 1, B, 100, 50),
+        (2, A, 2, S, 102, 30),
+        (10, A, 3, S, 101, 40),
+        (20, X, 3, S, 101, 25),
+        (30, A, 4, B, 99, 10),
+        (40, C, 1, B, 100, 20),
+        (50, X, 1, B, 100, 30),
+        (60, A, 5, S, 101, 7),
+    ]
+)
+CFG = BacktestConfig(order_latency_ns=3, cancel_latency_ns=2, report_latency_ns=4, taker_fee_e4=7)
+
+
+def _drive(fast: bool) -> tuple[bytes, bytes, list[tuple[int, int, int, int]]]:
+    """Same commands at the same wake-ups, sent field by field (fast) or as ORDER_COMMAND rows."""
+    bt = Backtester(EVENTS, CFG)
+    touches = []
+    reps, extras = [], []
+
+    def send(ctype: CommandType, oid: int, **kw: Any) -> None:
+        if not fast:
+            bt.send(command(ctype, oid, ts=bt.now, **kw))
+        elif ctype == CommandType.SUBMIT_ORDER:
+            bt.submit(oid, kw["side"], kw["price"], kw["qty"], order_type=kw["order_type"])
+        elif ctype == CommandType.CANCEL_ORDER:
+            bt.cancel(oid)
+        else:
+            bt.replace(oid, kw["price"], kw["qty"])
+
+    wake = 0
+    while True:
+        why, _ = bt.run_until(wake=Wake.BOOK | Wake.REPORT, depth_levels=1)
+        r, x = bt.take_reports()
+        reps.append(r.tobytes())
+        extras.append(x.tobytes())
+        if why & Wake.END:
+            break
+        touches.append(bt.touch() if fast else tuple(bt.depth(1)[0].tolist()))
+        wake += 1
+        if wake == 1:  # resting bid below the touch, later replaced, then cancelled
+            send(CommandType.SUBMIT_ORDER, 7, side=B, price=99, qty=5, order_type=OrderType.LIMIT)
+        elif wake == 3:
+            send(CommandType.REPLACE_ORDER, 7, price=100, qty=4)
+            send(CommandType.SUBMIT_ORDER, 8, side=B, price=0, qty=3, order_type=OrderType.MARKET)
+        elif wake == 5:
+            send(CommandType.CANCEL_ORDER, 7)
+            send(CommandType.CANCEL_ORDER, 99)  # unknown: rejected
+    return b"".join(reps), b"".join(extras), touches
+
+
+def test_field_by_field_commands_equal_command_rows() -> None:
+    fast, slow = _drive(True), _drive(False)
+    assert fast == slow
+    rep = np.frombuffer(fast[0], dtype=np.uint8)
+    assert len(rep) > 0
+
+
+def test_fast_path_reports_cover_every_kind() -> None:
+    from minihft.records import EXEC_REPORT
+
+    rep = np.frombuffer(_drive(True)[0], dtype=EXEC_REPORT)
+    kinds = set(rep["type"].tolist())
+    for k in (
+        ExecType.ORDER_ACCEPTED,
+        ExecType.ORDER_REPLACED,
+        ExecType.ORDER_FILLED,
+        ExecType.ORDER_CANCELLED,
+        ExecType.ORDER_REJECTED,
+    ):
+        assert int(k) in kinds, k
+    assert (rep["account"] == 1).all()
+
+
+def test_touch_and_mid_follow_the_book() -> None:
+    bt = Backtester(EVENTS, CFG)
+    assert bt.touch() == (0, 0, 0, 0) and bt.mid() is None
+    bt.run_until(2, Wake(0))
+    assert bt.touch() == (102, 30, 100, 50) == tuple(bt.depth(1)[0].tolist())
+    assert bt.mid() == 101.0
+    bt.run_until(10, Wake(0))
+    assert bt.touch() == (101, 40, 100, 50)
+
+
+def test_take_reports_without_visible_reports_is_empty() -> None:
+    bt = Backtester(EVENTS, CFG)
+    bt.run_until(2, Wake(0))
+    r, x = bt.take_reports()
+    assert len(r) == 0 and len(x) == 0 and not r.flags.writeable
+    bt.submit(1, S, 105, 3)  # arrives at 5, accepted, seen at 9
+    assert bt.run_until(wake=Wake.REPORT) == (Wake.REPORT, 9)
+    r, x = bt.take_reports()
+    assert r["type"].tolist() == [ExecType.ORDER_ACCEPTED] and x["ts_venue"].tolist() == [5]
+    assert len(bt.take_reports()[0]) == 0
