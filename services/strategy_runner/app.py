@@ -76,7 +76,9 @@ class Runner:
         self._send(None, None)
 
     def handle(self, msg: Message) -> None:
-        recv = self.svc.clock.now_ns()
+        recv = self.svc.received_ns
+        if recv is None:  # driven directly (tests), not from Service.consume
+            recv = self.svc.clock.now_ns()
         if msg.topic == self.topics.md_book:
             batch = codec.decode(msg.value, codec.MD_BOOK)
             self.books.inc(len(batch.records))

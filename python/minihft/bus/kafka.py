@@ -94,6 +94,17 @@ class KafkaBus(Bus):
         if remaining:
             raise TimeoutError(f"{remaining} messages still queued after {timeout_s} s")
 
+    def delivered(self) -> bool:
+        """Non-blocking flush(): True when everything published so far is on the broker (False
+        while some is still in flight); raises like flush() on failed deliveries. A service
+        that commits only after True never waits a broker round trip on its poll loop."""
+        self._producer.poll(0)
+        with self._lock:
+            failures, self._failures = self._failures, []
+        if failures:
+            raise RuntimeError(f"{len(failures)} messages not delivered; first: {failures[0]}")
+        return len(self._producer) == 0
+
     def subscribe(self, topics: Sequence[str], group: str) -> Consumer:
         return _KafkaConsumer(self._bootstrap, f"{self._client_id}.{group}", list(topics), group)
 
@@ -108,6 +119,9 @@ class KafkaBus(Bus):
 
 class _KafkaConsumer(Consumer):
     def __init__(self, bootstrap: str, client_id: str, topics: list[str], group: str) -> None:
+        # Offsets of asynchronous commits that failed, re-sent with the next commit.
+        self._retry: dict[tuple[str, int], int] = {}
+        self._retry_lock = threading.Lock()
         self._consumer = _KConsumer(
             {
                 "bootstrap.servers": bootstrap,
@@ -118,6 +132,7 @@ class _KafkaConsumer(Consumer):
                 "enable.partition.eof": False,
                 "isolation.level": "read_committed",
                 "socket.nagle.disable": True,
+                "on_commit": self._committed,
             }
         )
         self._consumer.subscribe(topics)
@@ -149,17 +164,36 @@ class _KafkaConsumer(Consumer):
             )
         return out
 
-    def commit(self, messages: Sequence[Message]) -> None:
+    def commit(self, messages: Sequence[Message], asynchronous: bool = False) -> None:
+        """asynchronous=True returns at once; offsets the broker refuses are re-sent with the next
+        commit (a crash before then re-delivers them, as any uncommitted work)."""
         if not messages:
             return
         next_offsets: dict[tuple[str, int], int] = {}
         for m in messages:
             key = (m.topic, m.partition)
             next_offsets[key] = max(next_offsets.get(key, 0), m.offset + 1)
-        self._consumer.commit(
-            offsets=[TopicPartition(t, p, o) for (t, p), o in next_offsets.items()],
-            asynchronous=False,
-        )
+        with self._retry_lock:
+            retry, self._retry = self._retry, {}
+        if retry:
+            owned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+            for key, off in retry.items():
+                if key in owned:  # a revoked partition's offsets belong to its new owner
+                    next_offsets[key] = max(next_offsets.get(key, 0), off)
+        offsets = [TopicPartition(t, p, o) for (t, p), o in next_offsets.items()]
+        if asynchronous:
+            self._consumer.commit(offsets=offsets, asynchronous=True)
+        else:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+
+    def _committed(self, err: KafkaError | None, parts: list[TopicPartition]) -> None:
+        # Runs inside poll()/commit() on the loop's thread (librdkafka serves callbacks there).
+        failed = [tp for tp in parts if err is not None or tp.error is not None]
+        if failed:
+            with self._retry_lock:
+                for tp in failed:
+                    key = (tp.topic, tp.partition)
+                    self._retry[key] = max(self._retry.get(key, 0), tp.offset)
 
     def lag(self, timeout_s: float = 1.0) -> dict[tuple[str, int], int]:
         """Lag per assigned partition. The high watermark comes from librdkafka's cache, which

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 import time
@@ -20,7 +21,7 @@ from confluent_kafka.admin import AdminClient
 
 from minihft.bus.base import Bus, Consumer, Message
 from minihft.bus.inproc import InProcBus
-from minihft.bus.kafka import KafkaBus, Profile
+from minihft.bus.kafka import KafkaBus, Profile, _KafkaConsumer
 from minihft.codec import CodecError
 from minihft.runtime.clock import Clock, WallClock
 from minihft.runtime.config import ServiceConfig
@@ -30,6 +31,9 @@ from minihft.runtime.log import get_logger
 from minihft.runtime.metrics import ServiceMetrics
 
 STALL_S = 30.0  # a loop that has not turned for this long is unhealthy
+# The loop commits without waiting (outputs already delivered, asynchronous offset commit); when
+# outputs stay in flight this many commit intervals, it waits for them (blocking flush) instead.
+COMMIT_OVERDUE = 10
 LAG_INTERVAL_S = 1.0  # consumer lag refresh; a broker round trip per partition
 
 
@@ -60,6 +64,9 @@ class Service:
         self._http: ProbeServer | None = None
         self.processed: dict[tuple[str, int], int] = {}  # last handled offset per partition
         self.hops = HopObserver(self.metrics, self.clock)
+        # Clock reading when the bus handed over the batch being handled (None outside consume):
+        # a handler's receive stamp, so hop metrics and decoding do not count as transport.
+        self.received_ns: int | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -130,7 +137,11 @@ class Service:
         )
         while not self.stopping:
             try:
-                admin.list_topics(timeout=max(0.5, self.config.broker_probe_s))
+                # One topic's metadata: the whole cluster's is parsed into Python objects under
+                # the GIL, a pause for the poll loop on a broker with many run topics.
+                admin.list_topics(
+                    self.topics.dead_letter, timeout=max(0.5, self.config.broker_probe_s)
+                )
                 ok = True
             except KafkaException:
                 ok = False
@@ -186,12 +197,17 @@ class Service:
         """
         cfg = self.config
         pending: list[Message] = []
+        unconfirmed: dict[tuple[str, int], Message] = {}
         last_commit = time.monotonic()
         lag_done = threading.Event()
         lag_thread = threading.Thread(
             target=self._watch_lag, args=(consumer, lag_done), name="consumer-lag", daemon=True
         )
         lag_thread.start()
+        # Start-up (imports, pydantic, FastAPI) leaves ~10^5 long-lived objects: frozen, a full
+        # collection no longer walks them, which took tens of ms in the middle of a hop.
+        gc.collect()
+        gc.freeze()
         while not self.stopping:
             self.beat()
             try:
@@ -204,21 +220,30 @@ class Service:
                 self.log.warning("poll failed", extra={"fields": {"error": str(exc)}})
                 self._stop.wait(0.2)
                 continue
+            self.received_ns = self.clock.now_ns()
             for m in self.fresh(msgs):
-                self.hops.observe(m)
+                self.hops.observe(m, self.received_ns)
                 try:
                     handle(m)
                 except CodecError as exc:
                     self.dead_letter(m, "malformed", str(exc))
                 pending.append(m)
+            self.received_ns = None
             if on_idle is not None:
                 on_idle()
             now = time.monotonic()
             if pending and now - last_commit >= commit_interval_s:
-                if self._commit(consumer, pending, flush_timeout_s=1.0):
+                overdue = now - last_commit >= COMMIT_OVERDUE * commit_interval_s
+                done = self._commit(consumer, pending, flush_timeout_s=1.0, wait=overdue)
+                if done:
+                    for m in pending:  # the newest per partition, committed again at stop
+                        unconfirmed[(m.topic, m.partition)] = m
                     pending.clear()
-                last_commit = now
-        # Stop requested: the batch in hand is handled; make its effects durable, then commit.
+                if done is not None:  # None: outputs in flight, try again next turn
+                    last_commit = now
+        # Stop requested: the batch in hand is handled; make its effects durable, then commit,
+        # synchronously, with the offsets of the loop's asynchronous commits again.
+        pending = [*unconfirmed.values(), *pending]
         deadline = time.monotonic() + 30.0
         while pending and time.monotonic() < deadline:
             if self._commit(consumer, pending, flush_timeout_s=5.0):
@@ -254,9 +279,18 @@ class Service:
             if last:
                 return
 
-    def _commit(self, consumer: Consumer, pending: list[Message], flush_timeout_s: float) -> bool:
-        """Outputs first, then input offsets: a crash between them re-processes, never loses."""
+    def _commit(
+        self, consumer: Consumer, pending: list[Message], flush_timeout_s: float, wait: bool = True
+    ) -> bool | None:
+        """Outputs first, then input offsets: a crash between them re-processes, never loses.
+        wait=False never blocks on Kafka: None while outputs are still in flight, and the
+        offsets go out asynchronously."""
         try:
+            if not wait and isinstance(self.bus, KafkaBus) and isinstance(consumer, _KafkaConsumer):
+                if not self.bus.delivered():
+                    return None
+                consumer.commit(pending, asynchronous=True)
+                return True
             self.bus.flush(flush_timeout_s)
             consumer.commit(pending)
             return True
