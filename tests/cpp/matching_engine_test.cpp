@@ -48,11 +48,11 @@ class Engine : public ::testing::Test {
     c.tif = static_cast<uint8_t>(tif);
     return run(c);
   }
-  std::vector<ExecReport> cancel(OrderId id) {
-    return run(cmd(CommandType::CancelOrder, id, B, 0, 0, 0));
+  std::vector<ExecReport> cancel(OrderId id, uint64_t acct = 0) {
+    return run(cmd(CommandType::CancelOrder, id, B, 0, 0, acct));
   }
-  std::vector<ExecReport> replace(OrderId id, Price px, Qty qty) {
-    return run(cmd(CommandType::ReplaceOrder, id, B, px, qty, 0));
+  std::vector<ExecReport> replace(OrderId id, Price px, Qty qty, uint64_t acct = 0) {
+    return run(cmd(CommandType::ReplaceOrder, id, B, px, qty, acct));
   }
   Qty qty_of(OrderId id) const { return eng.order_qty(0, id); }
   std::vector<OrderId> queue(Side side) const {
@@ -241,6 +241,25 @@ TEST_F(Engine, CancelOrReplaceUnknownOrFilledOrderIsRejected) {
   expect_reject(cancel(1), ErrorCode::UnknownOrder);
   expect_reject(replace(1, 100, 5), ErrorCode::UnknownOrder);
   expect_reject(cancel(2), ErrorCode::UnknownOrder);
+}
+
+// Only the owner may cancel or move an order; to anyone else it does not exist.
+TEST_F(Engine, CancelOrReplaceOfAnotherAccountsOrderIsUnknown) {
+  limit(1, B, 100, 10, 7);
+  limit(2, B, 100, 5, 8);
+  expect_reject(cancel(1, 8), ErrorCode::UnknownOrder);
+  expect_reject(cancel(1, 0), ErrorCode::UnknownOrder);
+  expect_reject(replace(1, 101, 10, 8), ErrorCode::UnknownOrder);
+  EXPECT_EQ(qty_of(1), 10);
+  EXPECT_EQ(queue(B), (std::vector<OrderId>{1, 2}));  // priority untouched too
+  auto r = replace(1, 100, 4, 7);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(type_of(r[0]), ExecType::OrderReplaced);
+  r = cancel(1, 7);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(type_of(r[0]), ExecType::OrderCancelled);
+  EXPECT_EQ(r[0].qty, 4);
+  EXPECT_EQ(r[0].account, 7u);
 }
 
 TEST_F(Engine, ReplaceSizeDownKeepsPriority) {

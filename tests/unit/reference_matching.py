@@ -218,7 +218,7 @@ class RefEngine:
         if c.symbol_id >= self.n_symbols:
             return self.reject(c, ErrorCode.UNKNOWN_SYMBOL)
         o = self.find(c.symbol_id, c.order_id)
-        if o is None:
+        if o is None or o.account != c.account:  # another account's order: not disclosed
             return self.reject(c, ErrorCode.UNKNOWN_ORDER)
         self.emit(c, order_id=o.order_id, price=o.price, qty=o.qty, account=o.account,
                   type=ExecType.ORDER_CANCELLED, side=o.side)  # fmt: skip
@@ -229,7 +229,7 @@ class RefEngine:
         if c.symbol_id >= self.n_symbols:
             return self.reject(c, ErrorCode.UNKNOWN_SYMBOL)
         o = self.find(c.symbol_id, c.order_id)
-        if o is None:
+        if o is None or o.account != c.account:
             return self.reject(c, ErrorCode.UNKNOWN_ORDER)
         if c.qty <= 0:
             return self.reject(c, ErrorCode.INVALID_QTY)

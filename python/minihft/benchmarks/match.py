@@ -81,6 +81,8 @@ def generate(n: int, seed: int) -> npt.NDArray[np.void]:
     cmds["order_id"] = np.where(ok, target, cmds["order_id"])
     cmds["symbol_id"] = np.where(ok, cmds["symbol_id"][pos], cmds["symbol_id"])
     cmds["side"] = np.where(ok, cmds["side"][pos], cmds["side"])
+    # Only the account that submitted an order may cancel or replace it.
+    cmds["account"] = np.where(ok, cmds["account"][pos], cmds["account"])
     # Half of the replaces shrink at the original price (keeps priority), half move the price.
     rep = ok & (kind == 3)
     keep = rep & (rng.random(n) < 0.5)

@@ -22,6 +22,9 @@
 //  - Self-match prevention (account != 0): a resting order of the taker's account met during the
 //    sweep is cancelled (OrderCancelled, reason SelfMatch, before the trades that follow it) and
 //    the sweep continues. Account 0 means no prevention.
+//  - Cancel and replace act only on an order of the command's own account: another account's
+//    order is Rejected UnknownOrder, exactly like an id that is not live, so nothing about other
+//    accounts' orders leaks and nobody can cancel or move them.
 //  - Cancel: OrderCancelled with qty = open qty, reason Ok; unknown id -> Rejected UnknownOrder.
 //  - Replace: qty is the new open quantity (not including fills); the side of the command is
 //    ignored. Checks: unknown id (UnknownOrder), qty (InvalidQty), price (InvalidPrice), an order
@@ -255,7 +258,9 @@ class MatchingEngine {
     if (c.symbol_id >= books_.size()) return reject(c, ErrorCode::UnknownSymbol, sink);
     SymbolBook* sb = books_[c.symbol_id].get();
     uint32_t idx = sb ? sb->book.index_of(c.order_id) : OrderBook::kNone;
-    if (idx == OrderBook::kNone) return reject(c, ErrorCode::UnknownOrder, sink);
+    if (idx == OrderBook::kNone || sb->book.order_at(idx).tag != c.account) {
+      return reject(c, ErrorCode::UnknownOrder, sink);
+    }
     const OrderBook::Order& o = sb->book.order_at(idx);
     ++counters_.cancelled;
     sink(
@@ -269,7 +274,9 @@ class MatchingEngine {
     if (c.symbol_id >= books_.size()) return reject(c, ErrorCode::UnknownSymbol, sink);
     SymbolBook* sb = books_[c.symbol_id].get();
     uint32_t idx = sb ? sb->book.index_of(c.order_id) : OrderBook::kNone;
-    if (idx == OrderBook::kNone) return reject(c, ErrorCode::UnknownOrder, sink);
+    if (idx == OrderBook::kNone || sb->book.order_at(idx).tag != c.account) {
+      return reject(c, ErrorCode::UnknownOrder, sink);
+    }
     if (c.qty <= 0) return reject(c, ErrorCode::InvalidQty, sink);
     if (c.price <= 0) return reject(c, ErrorCode::InvalidPrice, sink);
     OrderBook& b = sb->book;
