@@ -29,8 +29,9 @@ MdEvent ev(MdEventType t, uint64_t id, Side s, Price px, Qty q, uint32_t sym) {
 
 // Random inserts/erases/finds; ids drawn so that runs of consecutive ids, ids shared by several
 // owners and ids on a large power-of-two stride all occur.
+template <typename Index = OrderIndex>
 void check_index_against_map(uint64_t seed, uint64_t stride) {
-  OrderIndex idx(16);
+  Index idx(16);
   std::map<std::pair<OrderId, uint32_t>, uint32_t> ref;
   std::mt19937_64 rng(seed);
   uint64_t next = 1;
@@ -52,7 +53,7 @@ void check_index_against_map(uint64_t seed, uint64_t stride) {
         break;
       default: {
         auto it = ref.find(key);
-        ASSERT_EQ(idx.find(id, owner), it == ref.end() ? OrderIndex::kMissing : it->second);
+        ASSERT_EQ(idx.find(id, owner), it == ref.end() ? Index::kMissing : it->second);
       }
     }
     ASSERT_EQ(idx.size(), ref.size());
@@ -62,6 +63,55 @@ void check_index_against_map(uint64_t seed, uint64_t stride) {
 
 TEST(OrderIndex, MatchesReferenceMapOnConsecutiveIds) { check_index_against_map(1, 1); }
 TEST(OrderIndex, MatchesReferenceMapOnStridedIds) { check_index_against_map(2, 4096); }
+
+// The direct index: pages drained and reused, ids past the direct range, a second owner of an id.
+TEST(DirectOrderIndex, MatchesReferenceMapOnConsecutiveIds) {
+  check_index_against_map<DirectOrderIndex>(1, 1);
+}
+TEST(DirectOrderIndex, MatchesReferenceMapOnPageStridedIds) {
+  check_index_against_map<DirectOrderIndex>(2, 4096);
+}
+TEST(DirectOrderIndex, MatchesReferenceMapAcrossTheDirectRangeEdge) {
+  // Stride 2^27: ids cross 2^32 after 32 steps, so both the direct and the hashed part are used.
+  check_index_against_map<DirectOrderIndex>(3, uint64_t{1} << 27);
+}
+TEST(DirectOrderIndex, SecondOwnerOfAnIdAndReuseAfterTheFirstLeaves) {
+  DirectOrderIndex idx;
+  ASSERT_TRUE(idx.insert(42, 1, 10));
+  ASSERT_TRUE(idx.insert(42, 2, 20));   // same id, other owner: kept apart
+  EXPECT_FALSE(idx.insert(42, 2, 21));  // duplicate of the second owner's
+  ASSERT_TRUE(idx.erase(42, 1));
+  EXPECT_FALSE(idx.insert(42, 2, 22));  // still a duplicate once the first owner's is gone
+  EXPECT_EQ(idx.find(42, 2), 20u);
+  EXPECT_EQ(idx.find(42, 1), DirectOrderIndex::kMissing);
+  ASSERT_TRUE(idx.insert(42, 1, 11));
+  EXPECT_EQ(idx.find(42, 1), 11u);
+  EXPECT_EQ(idx.size(), 2u);
+  const uint64_t far = uint64_t{1} << 40;
+  ASSERT_TRUE(idx.insert(far, 1, 30));
+  EXPECT_FALSE(idx.insert(far, 1, 31));
+  EXPECT_EQ(idx.find(far, 1), 30u);
+  EXPECT_TRUE(idx.erase(far, 1));
+  EXPECT_FALSE(idx.erase(far, 1));
+  EXPECT_EQ(idx.size(), 2u);
+}
+TEST(DirectOrderIndex, CopyIsDeepAndDrainedPagesComeBackEmpty) {
+  DirectOrderIndex idx;
+  for (uint32_t i = 0; i < 10000; ++i) ASSERT_TRUE(idx.insert(i, 0, i));
+  DirectOrderIndex copy(idx);
+  for (uint32_t i = 0; i < 10000; ++i) ASSERT_TRUE(idx.erase(i, 0));  // every page drains
+  EXPECT_EQ(idx.size(), 0u);
+  for (uint32_t i = 0; i < 10000; i += 7) EXPECT_EQ(copy.find(i, 0), i);
+  // Pages now come from the spare list: nothing of the old entries may show through.
+  for (uint32_t i = 20000; i < 30000; ++i) ASSERT_TRUE(idx.insert(i, 0, i + 1));
+  for (uint32_t i = 0; i < 30000; i += 13) {
+    EXPECT_EQ(idx.find(i, 0), i >= 20000 ? i + 1 : DirectOrderIndex::kMissing);
+  }
+  idx.clear();
+  EXPECT_EQ(idx.find(20000, 0), DirectOrderIndex::kMissing);
+  EXPECT_TRUE(idx.insert(20000, 0, 5));
+  EXPECT_EQ(idx.find(20000, 0), 5u);
+}
 
 TEST(OrderIndex, ClearEmptiesAndKeepsWorking) {
   OrderIndex idx(4);

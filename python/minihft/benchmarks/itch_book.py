@@ -1,7 +1,9 @@
 """`minihft bench itch-book [FILE ...]`: parse + build every symbol's L3 book, ours vs itch-book.
 
 Ours: the native ITCH decoder and the C++ BookBuilder in one native pass (`_feed.bench_book`:
-256 KiB slices decoded into a reused event vector, each event applied before the next slice).
+64 KiB slices decoded into a reused event vector, each event applied before the next slice; at
+~2,100 events x 64 bytes the vector stays in L2, where a 256 KiB slice's 540 KB of events pushed
+the books out of it: 1.6x fewer simulated L2 misses, profiling/reports/2026-11-25).
 Theirs: itch-book's own book-building pass, the one behind `itch-book verify` (a `Session` with
 no output tables, fed 8 MiB chunks as its reader thread would). Both run on the same bytes already
 in memory, alternately, --runs times; figures are medians. Afterwards, untimed, itch-book replays
@@ -43,6 +45,7 @@ from minihft.records import ErrorCode
 OUT_DIR = Path("build/bench")
 CHUNK = 8 << 20  # itch-book's default reader chunk
 SMALLEST_FRAME = 21  # itch-book reserves rows for this many frames per chunk
+SLICE = 64 << 10
 GROUP_SLICE = 16 << 20
 
 
@@ -109,7 +112,7 @@ def run_file(path: Path, runs: int, synthetic: bool, expected_orders: int) -> di
     grp: dict[str, Any] = {}
     stats: dict[str, Any] = {}
     for _ in range(runs):
-        res = _feed.bench_book(data, 1, 1 << 18, expected_orders)
+        res = _feed.bench_book(data, 1, SLICE, expected_orders)
         ours_s += res["seconds"]
         grp = _feed.bench_book(data, 1, GROUP_SLICE, expected_orders, group=True)
         grouped_s += grp["seconds"]

@@ -101,10 +101,11 @@ class BookBuilder {
   }
 
   // apply() on each event in turn; same results and stats. Memory is fetched a few events
-  // ahead: the order table line, then the order itself, so that with thousands of books the
-  // cache misses of consecutive events overlap instead of queueing behind each other.
+  // ahead: the book and the order table line, then the order itself, so that with thousands of
+  // books the cache misses of consecutive events overlap instead of queueing behind each other.
+  // (A third stage for the order's queue neighbours and level measured no faster.)
   void apply(const MdEvent* events, size_t n) {
-    constexpr size_t kTable = 16;  // events ahead whose table line is requested
+    constexpr size_t kTable = 16;  // events ahead whose book and table line are requested
     constexpr size_t kOrder = 8;   // events ahead whose order is looked up and requested
     if (!store_) {
       for (size_t i = 0; i < n; ++i) apply(events[i]);
@@ -151,13 +152,15 @@ class BookBuilder {
     return e.type >= static_cast<uint8_t>(MdEventType::Execute) &&
            e.type <= static_cast<uint8_t>(MdEventType::Replace);
   }
+  // Only called with a shared store.
   void prefetch_slot(const MdEvent& e) const {
+    if (e.symbol_id < books_.size()) __builtin_prefetch(books_[e.symbol_id].get());
     if (names_order(e)) store_->ids.prefetch(e.order_id);
   }
   void prefetch_order(const MdEvent& e) const {
-    if (!names_order(e)) return;  // only called with a shared store
+    if (!names_order(e)) return;
     uint32_t idx = store_->ids.find(e.order_id, e.symbol_id);
-    if (idx != OrderIndex::kMissing) __builtin_prefetch(&store_->orders[idx]);
+    if (idx != DirectOrderIndex::kMissing) __builtin_prefetch(&store_->orders[idx]);
   }
 
   ErrorCode dispatch(const MdEvent& e) {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <new>
 #include <vector>
 
@@ -249,6 +250,151 @@ class OrderIndex {
   size_t mask_ = 0;
   unsigned shift_ = 64;
   size_t size_ = 0;
+};
+
+// (OrderId, owner) -> slot for the order store of OrderBook: the id itself addresses the entry.
+// A feed hands out order ids in sequence over a day (ITCH order reference numbers across all
+// symbols), so a direct table in pages of 1024 ids replaces hashing, probing and backward shifts
+// with one indexed load, and the ids of consecutive adds share a line (8 entries) instead of each
+// taking a line of its own. A page whose orders have all left is all-missing again, so it goes to a
+// spare list and is reused without a reset: memory follows the ids in use, not the highest id.
+// Not every stream is dense: a LOBSTER file carries one symbol's orders out of the whole market's
+// sequence (~1 % of the ids), where a page per order would waste memory and cache. So a new page is
+// opened only while the direct part stays at least 1/16 full; other ids go to a hashed OrderIndex,
+// as do ids beyond the direct range and a second owner of an id another owner holds directly.
+// find checks the hashed part only when it is not empty: a dense feed never touches it.
+class DirectOrderIndex {
+ public:
+  static constexpr uint32_t kMissing = UINT32_MAX;
+
+  explicit DirectOrderIndex(size_t expected = 1024) : far_(expected) {
+    dir_.reserve(expected / kPageSize + 1);
+  }
+  DirectOrderIndex(const DirectOrderIndex& o) : far_(o.far_), size_(o.size_), pages_(o.pages_) {
+    dir_.resize(o.dir_.size());
+    for (size_t i = 0; i < o.dir_.size(); ++i) {
+      if (o.dir_[i]) dir_[i] = std::make_unique<Page>(*o.dir_[i]);
+    }
+  }
+  DirectOrderIndex& operator=(const DirectOrderIndex& o) {
+    if (this != &o) *this = DirectOrderIndex(o);
+    return *this;
+  }
+  DirectOrderIndex(DirectOrderIndex&&) noexcept = default;
+  DirectOrderIndex& operator=(DirectOrderIndex&&) noexcept = default;
+  ~DirectOrderIndex() = default;
+
+  uint32_t find(OrderId id, uint32_t owner) const {
+    if (const Entry* e = entry(id); e && e->value != kMissing && e->owner == owner) return e->value;
+    return far_.size() == 0 ? kMissing : far_.find(id, owner);
+  }
+
+  // Starts loading the line a find(id, ...) reads.
+  void prefetch(OrderId id) const {
+    if (const Entry* e = entry(id)) __builtin_prefetch(e);
+  }
+
+  // Returns false (and changes nothing) when (id, owner) is already present.
+  bool insert(OrderId id, uint32_t owner, uint32_t value) {
+    const uint64_t pi = id >> kPageBits;
+    if (Page* p = page_for_insert(pi)) {
+      Entry& e = p->e[id & kPageMask];
+      if (e.value == kMissing) {
+        if (far_.size() != 0 && far_.find(id, owner) != kMissing) return false;
+        e = Entry{value, owner};
+        ++p->live;
+        ++size_;
+        return true;
+      }
+      if (e.owner == owner) return false;
+    }
+    if (!far_.insert(id, owner, value)) return false;
+    ++size_;
+    return true;
+  }
+
+  bool erase(OrderId id, uint32_t owner) {
+    const uint64_t pi = id >> kPageBits;
+    if (pi < dir_.size() && dir_[pi]) {
+      Page& p = *dir_[pi];
+      Entry& e = p.e[id & kPageMask];
+      if (e.value != kMissing && e.owner == owner) {
+        e.value = kMissing;
+        --size_;
+        if (--p.live == 0) {
+          spare_.push_back(std::move(dir_[pi]));
+          --pages_;
+        }
+        return true;
+      }
+    }
+    if (far_.size() == 0 || !far_.erase(id, owner)) return false;
+    --size_;
+    return true;
+  }
+
+  void clear() {
+    for (auto& p : dir_) {
+      if (!p) continue;
+      for (Entry& e : p->e) e.value = kMissing;
+      p->live = 0;
+      spare_.push_back(std::move(p));
+    }
+    far_.clear();
+    size_ = 0;
+    pages_ = 0;
+  }
+
+  size_t size() const { return size_; }
+
+ private:
+  static constexpr unsigned kPageBits = 10;
+  static constexpr size_t kPageSize = size_t{1} << kPageBits;
+  static constexpr uint64_t kPageMask = kPageSize - 1;
+  static constexpr uint64_t kMaxPages = uint64_t{1} << 20;  // direct ids < 2^30: directory <= 8 MB
+  static constexpr size_t kFreePages = 16;  // opened regardless of fill (start of a stream)
+  static constexpr size_t kMinFill = 16;    // otherwise direct entries >= slots / kMinFill
+
+  struct Entry {
+    uint32_t value = kMissing;
+    uint32_t owner = 0;
+  };
+  struct alignas(64) Page {
+    Entry e[kPageSize];
+    uint32_t live = 0;  // entries not missing
+  };
+
+  const Entry* entry(OrderId id) const {
+    const uint64_t pi = id >> kPageBits;
+    if (pi >= dir_.size()) return nullptr;
+    const Page* p = dir_[pi].get();
+    return p ? &p->e[id & kPageMask] : nullptr;
+  }
+
+  // The page an id goes to, opened if needed and allowed; nullptr: the id goes to far_.
+  Page* page_for_insert(uint64_t pi) {
+    if (pi < dir_.size() && dir_[pi]) return dir_[pi].get();
+    if (pi >= kMaxPages) return nullptr;
+    if (pages_ >= kFreePages && (size_ - far_.size()) * kMinFill < pages_ * kPageSize) {
+      return nullptr;
+    }
+    if (pi >= dir_.size()) dir_.resize(pi + 1);
+    auto& p = dir_[pi];
+    if (spare_.empty()) {
+      p.reset(new Page);  // default-init: the entries start missing, no zeroing pass first
+    } else {
+      p = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    ++pages_;
+    return p.get();
+  }
+
+  std::vector<std::unique_ptr<Page>> dir_;  // null: no live id in that page
+  std::vector<std::unique_ptr<Page>> spare_;
+  OrderIndex far_;
+  size_t size_ = 0;
+  size_t pages_ = 0;  // non-null entries of dir_
 };
 
 }  // namespace minihft

@@ -55,7 +55,7 @@ class OrderBook {
     explicit Store(size_t expected_orders = 1024) : ids(expected_orders) {
       orders.reserve(expected_orders);
     }
-    OrderIndex ids;  // (order id, book owner number) -> slot in orders
+    DirectOrderIndex ids;  // (order id, book owner number) -> slot in orders
     std::vector<Order, PoolAllocator<Order>> orders;
     std::vector<uint32_t> free_orders;
   };
@@ -128,7 +128,7 @@ class OrderBook {
   // nothing is left. `by` larger than the remaining size is an error and changes nothing.
   ErrorCode reduce(OrderId id, Qty by) {
     uint32_t idx = s_->ids.find(id, owner_);
-    if (idx == OrderIndex::kMissing) return ErrorCode::UnknownOrder;
+    if (idx == DirectOrderIndex::kMissing) return ErrorCode::UnknownOrder;
     return reduce_at(idx, by);
   }
 
@@ -146,7 +146,7 @@ class OrderBook {
 
   ErrorCode remove(OrderId id) {
     uint32_t idx = s_->ids.find(id, owner_);
-    if (idx == OrderIndex::kMissing) return ErrorCode::UnknownOrder;
+    if (idx == DirectOrderIndex::kMissing) return ErrorCode::UnknownOrder;
     erase_at(idx);
     return ErrorCode::Ok;
   }
@@ -155,10 +155,10 @@ class OrderBook {
   // old one). Used for venue replaces and for engine replaces that lose priority.
   ErrorCode replace(OrderId old_id, OrderId new_id, Price price, Qty qty, Nanos ts) {
     uint32_t idx = s_->ids.find(old_id, owner_);
-    if (idx == OrderIndex::kMissing) return ErrorCode::UnknownOrder;
+    if (idx == DirectOrderIndex::kMissing) return ErrorCode::UnknownOrder;
     if (qty <= 0) return ErrorCode::InvalidQty;
     if (price <= 0) return ErrorCode::InvalidPrice;
-    if (new_id != old_id && s_->ids.find(new_id, owner_) != OrderIndex::kMissing) {
+    if (new_id != old_id && s_->ids.find(new_id, owner_) != DirectOrderIndex::kMissing) {
       return ErrorCode::DuplicateOrderId;
     }
     Order saved = s_->orders[idx];
@@ -183,11 +183,11 @@ class OrderBook {
 
   const Order* find(OrderId id) const {
     uint32_t idx = s_->ids.find(id, owner_);
-    return idx == OrderIndex::kMissing ? nullptr : &s_->orders[idx];
+    return idx == DirectOrderIndex::kMissing ? nullptr : &s_->orders[idx];
   }
   uint32_t index_of(OrderId id) const {
     uint32_t idx = s_->ids.find(id, owner_);
-    return idx == OrderIndex::kMissing ? kNone : idx;
+    return idx == DirectOrderIndex::kMissing ? kNone : idx;
   }
   const Order& order_at(uint32_t idx) const { return s_->orders[idx]; }
   const Level& level_at(uint32_t idx) const { return levels_[idx]; }

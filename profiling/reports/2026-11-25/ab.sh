@@ -1,0 +1,13 @@
+#!/bin/bash
+# A/B of harness binaries, alternating, one run per process; prints the median ns/msg of each.
+# Usage: ab.sh FILE ROUNDS BIN...
+f=$1; rounds=$2; shift 2
+declare -A res
+for r in $(seq "$rounds"); do
+  for b in "$@"; do
+    res[$b]+="$(build/profiling/$b "$f" 3 0 ${SLICE:-262144} | awk "{print \$3}" | sort -n | sed -n 2p) "
+  done
+done
+for b in "$@"; do
+  echo "$b $(echo ${res[$b]} | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END{print "median", a[int((NR+1)/2)], "min", a[1], "n", NR}')"
+done
