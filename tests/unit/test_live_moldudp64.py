@@ -7,32 +7,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from live_itch import frames, needs_fixture
 from minihft.marketdata.live import (
     Batch,
     EventKind,
     MoldUdp64Receiver,
     MoldUdp64Replayer,
-    read_itch,
 )
-from minihft.paths import itch_fixture
 
-FIXTURE = itch_fixture()
-pytestmark = pytest.mark.skipif(not FIXTURE.exists(), reason="real ITCH fixture not available")
-
-
-@pytest.fixture(scope="module")
-def itch() -> bytes:
-    return read_itch(FIXTURE)
-
-
-def frames(data: bytes) -> list[bytes]:
-    """Independent reference: split file framing in Python (test-side only, 1000 messages)."""
-    out, off = [], 0
-    while off < len(data):
-        n = int.from_bytes(data[off : off + 2], "big")
-        out.append(data[off + 2 : off + 2 + n])
-        off += 2 + n
-    return out
+pytestmark = needs_fixture
 
 
 def replay(

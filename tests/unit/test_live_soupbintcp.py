@@ -4,31 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
+from live_itch import frame_offsets, needs_fixture
 from minihft.marketdata.live import (
     Batch,
     EventKind,
     SoupBinTcpReceiver,
     SoupBinTcpReplayer,
-    read_itch,
 )
-from minihft.paths import itch_fixture
 
-FIXTURE = itch_fixture()
-pytestmark = pytest.mark.skipif(not FIXTURE.exists(), reason="real ITCH fixture not available")
-
-
-@pytest.fixture(scope="module")
-def itch() -> bytes:
-    return read_itch(FIXTURE)
-
-
-def frame_offsets(data: bytes) -> list[int]:
-    out, off = [], 0
-    while off < len(data):
-        out.append(off)
-        off += 2 + int.from_bytes(data[off : off + 2], "big")
-    return [*out, off]
+pytestmark = needs_fixture
 
 
 def session(
