@@ -53,7 +53,7 @@ def quote_touch_python(
     quote_px = [0, 0]
     rejected_px = [0, 0]
     next_id = 1
-    wakes = orders = cancels = 0
+    wakes = orders = cancels = last_order = 0
     fills: list[tuple[int, int, int, int]] = []
     filled, cancelled, rejected = (
         int(ExecType.ORDER_FILLED),
@@ -63,7 +63,7 @@ def quote_touch_python(
     sides = (Side.BUY, Side.SELL)
     wake, end = Wake.BOOK | Wake.REPORT, int(Wake.END)
     while True:
-        why, _ = bt.run_until(wake=wake, depth_levels=1)
+        why, now = bt.run_until(wake=wake, depth_levels=1)
         wakes += 1
         reps, extra = bt.take_reports()
         for r, x in zip(reps.tolist(), extra.tolist(), strict=True):
@@ -91,6 +91,7 @@ def quote_touch_python(
                 cancels += 1
             bt.submit(next_id, sides[k], best, size)
             orders += 1
+            last_order = now
             quote_id[k], quote_px[k], rejected_px[k] = next_id, best, 0
             next_id += 1
     return {
@@ -100,6 +101,7 @@ def quote_touch_python(
         "orders": orders,
         "cancels": cancels,
         "position": bt.position(),
+        "last_order_ns": last_order,
     }
 
 
@@ -158,6 +160,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "orders": {"minihft": mo["orders"], "nautilus": no["orders"]},
         "cancels": {"minihft": mo["cancels"], "nautilus": no["cancels"]},
         "wakes": {"minihft": mo["wakes"], "nautilus": no["wakes"]},
+        "last_order_ns": {"minihft": mo["last_order_ns"], "nautilus": no["last_order_ns"]},
         "repeats": len(ours),
     }
 
