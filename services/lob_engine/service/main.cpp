@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
     std::cerr << cfg.help();
     return 64;
   }
+  Backoff::set_window_us(cfg.spin_us);  // before any pipeline thread exists
   sigset_t sigs = term_signals();
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // inherited by every thread started below
 
@@ -105,6 +106,7 @@ int main(int argc, char** argv) {
        {"metrics_port", std::to_string(port)},
        {"depth", std::to_string(cfg.depth)},
        {"conflate", cfg.conflate ? "1" : "0"},
+       {"spin_us", std::to_string(cfg.spin_us)},
        {"delivery", cfg.delivery}});
 
   // Producer first: init_transactions must abort a killed predecessor's open transaction before
