@@ -98,8 +98,10 @@ _WAKES: dict[int, Wake] = {}
 # Shared, read-only: handed out for every wake-up without reports.
 _NO_REPORTS = np.zeros(0, EXEC_REPORT)
 _NO_EXTRA = np.zeros(0, REPORT_EXTRA)
+_NO_TRADES = np.zeros(0, TRADE_PRINT)
 _NO_REPORTS.flags.writeable = False
 _NO_EXTRA.flags.writeable = False
+_NO_TRADES.flags.writeable = False
 
 _SUBMIT, _CANCEL, _REPLACE = (
     int(CommandType.SUBMIT_ORDER),
@@ -270,6 +272,8 @@ class Backtester:
         return np.frombuffer(r, EXEC_REPORT), np.frombuffer(x, REPORT_EXTRA)
 
     def take_trades(self) -> Records:
+        if not self._bt.pending_trades():  # a loop taking them at every wake-up mostly gets none
+            return _NO_TRADES
         out: Records = np.frombuffer(self._bt.take_trades(), TRADE_PRINT)
         return out
 

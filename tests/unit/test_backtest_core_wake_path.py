@@ -120,3 +120,14 @@ def test_take_reports_without_visible_reports_is_empty() -> None:
     r, x = bt.take_reports()
     assert r["type"].tolist() == [ExecType.ORDER_ACCEPTED] and x["ts_venue"].tolist() == [5]
     assert len(bt.take_reports()[0]) == 0
+
+
+def test_take_trades_only_builds_arrays_for_prints() -> None:
+    bt = Backtester(EVENTS, CFG)
+    bt.run_until(10, Wake(0))
+    t = bt.take_trades()
+    assert len(t) == 0 and not t.flags.writeable
+    bt.run_until(20, Wake(0))  # the execution of 25 at 101 (a buy took the resting ask)
+    t = bt.take_trades()
+    assert t[["ts", "price", "qty", "aggressor"]].tolist() == [(20, 101, 25, int(B))]
+    assert len(bt.take_trades()) == 0

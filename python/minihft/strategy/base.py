@@ -150,6 +150,8 @@ class StrategyContext:
 
     def take_commands(self) -> dict[int, Records]:
         """The commands queued since the last call, one ORDER_COMMAND array per symbol."""
+        if not self._commands:  # most wake-ups queue nothing
+            return {}
         out = {s: np.array(rows, dtype=ORDER_COMMAND) for s, rows in self._commands.items()}
         self._commands.clear()
         return out

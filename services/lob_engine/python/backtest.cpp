@@ -270,6 +270,7 @@ void bind_backtest(nb::module_& m) {
            nb::arg("side"), nb::arg("price"), nb::arg("qty"), nb::arg("order_type"), nb::arg("tif"),
            nb::arg("flags"), nb::arg("account"), nb::arg("symbol_id"))
       .def("visible_reports", [](const PyBacktester& b) { return b.st_.visible_reports(); })
+      .def("pending_trades", [](const PyBacktester& b) { return b.st_.sim().trades.size(); })
       .def("touch", &PyBacktester::touch, nb::arg("symbol_id"))
       .def(
           "set_timer", [](PyBacktester& b, int64_t ts) { b.st_.set_timer(ts); }, nb::arg("ts"))
