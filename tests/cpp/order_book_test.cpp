@@ -2,6 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <deque>
+#include <iterator>
+#include <map>
+#include <random>
+#include <utility>
+#include <vector>
+
 namespace minihft {
 namespace {
 
@@ -70,6 +78,75 @@ TEST(OrderBook, LevelDisappearsWhenItsLastOrderLeaves) {
   for (size_t i = 1; i < book.level_count(Side::Buy); ++i) {
     EXPECT_LT(book.level(Side::Buy, i).price, book.level(Side::Buy, i - 1).price);
   }
+}
+
+// Deep books against a plain model (price -> FIFO of (id, qty)): prices spread over 60 ticks so a
+// side holds dozens of levels, adds land far behind the touch (the binary-search path of the level
+// search) as well as at it, and levels empty and reopen at the same price all the time.
+TEST(OrderBook, DeepBooksMatchAReferenceModel) {
+  OrderBook book(64);
+  std::map<Price, std::deque<std::pair<OrderId, Qty>>> model[2];
+  std::map<OrderId, std::pair<Side, Price>> where;
+  std::mt19937_64 rng(7);
+  OrderId next_id = 1;
+  auto check = [&] {
+    for (Side s : {Side::Buy, Side::Sell}) {
+      const auto& m = model[static_cast<size_t>(s)];
+      ASSERT_EQ(book.level_count(s), m.size());
+      size_t i = 0;
+      auto visit = [&](Price px, const std::deque<std::pair<OrderId, Qty>>& q) {
+        const OrderBook::Level& l = book.level(s, i++);
+        ASSERT_EQ(l.price, px);
+        ASSERT_EQ(l.count, q.size());
+        Qty total = 0;
+        std::vector<OrderId> ids;
+        book.for_each_order(l, [&](const OrderBook::Order& o) { ids.push_back(o.id); });
+        ASSERT_EQ(ids.size(), q.size());
+        for (size_t k = 0; k < q.size(); ++k) {
+          ASSERT_EQ(ids[k], q[k].first);
+          total += q[k].second;
+        }
+        ASSERT_EQ(l.qty, total);
+      };
+      if (s == Side::Buy) {
+        for (auto it = m.rbegin(); it != m.rend(); ++it) visit(it->first, it->second);
+      } else {
+        for (const auto& [px, q] : m) visit(px, q);
+      }
+    }
+  };
+  for (int step = 0; step < 40000; ++step) {
+    const uint64_t r = rng();
+    if (where.empty() || r % 100 < 55) {
+      const Side s = (r >> 8) & 1 ? Side::Buy : Side::Sell;
+      const Price px = s == Side::Buy ? 1000 - static_cast<Price>((r >> 16) % 60)
+                                      : 1001 + static_cast<Price>((r >> 16) % 60);
+      const Qty q = 1 + static_cast<Qty>((r >> 32) % 50);
+      ASSERT_EQ(book.add(next_id, s, px, q, step), ErrorCode::Ok);
+      model[static_cast<size_t>(s)][px].emplace_back(next_id, q);
+      where[next_id++] = {s, px};
+    } else {
+      auto it = where.begin();
+      std::advance(it, static_cast<long>((r >> 8) % where.size()));
+      const OrderId id = it->first;
+      const auto [s, px] = it->second;
+      auto& m = model[static_cast<size_t>(s)];
+      auto& q = m[px];
+      auto o = std::find_if(q.begin(), q.end(), [&](const auto& e) { return e.first == id; });
+      if (r % 100 < 70 && o->second > 1) {
+        ASSERT_EQ(book.reduce(id, 1), ErrorCode::Ok);
+        o->second -= 1;
+      } else {
+        ASSERT_EQ(book.remove(id), ErrorCode::Ok);
+        q.erase(o);
+        if (q.empty()) m.erase(px);
+        where.erase(it);
+      }
+    }
+    if (step % 97 == 0) check();
+  }
+  check();
+  ASSERT_EQ(book.order_count(), where.size());
 }
 
 }  // namespace

@@ -5,7 +5,7 @@ f=$1; rounds=$2; shift 2
 declare -A res
 for r in $(seq "$rounds"); do
   for b in "$@"; do
-    res[$b]+="$(build/profiling/$b "$f" 3 0 ${SLICE:-262144} | awk "{print \$3}" | sort -n | sed -n 2p) "
+    res[$b]+="$(build/profiling/$b "$f" ${RUNS:-3} 0 ${SLICE:-262144} | awk "{print \$${COL:-6}}" | sort -n | sed -n $(( (${RUNS:-3}+1)/2 ))p) "
   done
 done
 for b in "$@"; do

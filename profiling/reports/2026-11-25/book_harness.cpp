@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <vector>
 
 #include "minihft/feed/itch.hpp"
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
     itch::Output out;
     itch::Counters c;
     minihft::BookBuilder books(256);
+    timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
     auto t0 = std::chrono::steady_clock::now();
     size_t pos = 0;
     while (pos < data.size()) {
@@ -38,11 +41,14 @@ int main(int argc, char** argv) {
       pos += r.consumed;
     }
     auto t1 = std::chrono::steady_clock::now();
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    const double cpu = (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) * 1e-9;
     double s = std::chrono::duration<double>(t1 - t0).count();
     size_t live = 0;
     for (size_t k = 0; k < books.symbol_slots(); ++k)
       if (auto* b = books.book(static_cast<minihft::SymbolId>(k))) live += b->order_count();
-    std::printf("%.4f s  %.1f ns/msg  msgs=%llu live=%zu ok=%llu\n", s, s * 1e9 / c.messages,
+    std::printf("%.4f s  %.1f ns/msg  cpu %.1f ns/msg  msgs=%llu live=%zu ok=%llu\n", s,
+                s * 1e9 / c.messages, cpu * 1e9 / c.messages,
                 (unsigned long long)c.messages, live,
                 (unsigned long long)books.stats().by_status[0]);
   }

@@ -3,10 +3,12 @@
 // book update that alone would eat the budget, so the hot lookup lives in one flat array.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <utility>
 #include <vector>
 
 #if defined(__linux__)
@@ -270,19 +272,31 @@ class DirectOrderIndex {
   explicit DirectOrderIndex(size_t expected = 1024) : far_(expected) {
     dir_.reserve(expected / kPageSize + 1);
   }
-  DirectOrderIndex(const DirectOrderIndex& o) : far_(o.far_), size_(o.size_), pages_(o.pages_) {
-    dir_.resize(o.dir_.size());
-    for (size_t i = 0; i < o.dir_.size(); ++i) {
-      if (o.dir_[i]) dir_[i] = std::make_unique<Page>(*o.dir_[i]);
+  DirectOrderIndex(const DirectOrderIndex& o)
+      : dir_(o.dir_), far_(o.far_), size_(o.size_), pages_(o.pages_) {
+    for (Slot& d : dir_) {
+      if (d.page == nullptr) continue;
+      Page* p = take_page();
+      *p = *d.page;
+      d.page = p;
     }
   }
   DirectOrderIndex& operator=(const DirectOrderIndex& o) {
     if (this != &o) *this = DirectOrderIndex(o);
     return *this;
   }
-  DirectOrderIndex(DirectOrderIndex&&) noexcept = default;
-  DirectOrderIndex& operator=(DirectOrderIndex&&) noexcept = default;
-  ~DirectOrderIndex() = default;
+  DirectOrderIndex(DirectOrderIndex&& o) noexcept : far_(16) { swap(o); }
+  DirectOrderIndex& operator=(DirectOrderIndex&& o) noexcept {
+    if (this != &o) {
+      DirectOrderIndex gone(std::move(*this));
+      swap(o);
+    }
+    return *this;
+  }
+  ~DirectOrderIndex() {
+    PoolAllocator<Page> alloc;
+    for (const Chunk& c : chunks_) alloc.deallocate(c.pages, c.count);
+  }
 
   uint32_t find(OrderId id, uint32_t owner) const {
     if (const Entry* e = entry(id); e && e->value != kMissing && e->owner == owner) return e->value;
@@ -297,12 +311,12 @@ class DirectOrderIndex {
   // Returns false (and changes nothing) when (id, owner) is already present.
   bool insert(OrderId id, uint32_t owner, uint32_t value) {
     const uint64_t pi = id >> kPageBits;
-    if (Page* p = page_for_insert(pi)) {
-      Entry& e = p->e[id & kPageMask];
+    if (Slot* d = slot_for_insert(pi)) {
+      Entry& e = d->page->e[id & kPageMask];
       if (e.value == kMissing) {
         if (far_.size() != 0 && far_.find(id, owner) != kMissing) return false;
         e = Entry{value, owner};
-        ++p->live;
+        ++d->live;
         ++size_;
         return true;
       }
@@ -315,14 +329,15 @@ class DirectOrderIndex {
 
   bool erase(OrderId id, uint32_t owner) {
     const uint64_t pi = id >> kPageBits;
-    if (pi < dir_.size() && dir_[pi]) {
-      Page& p = *dir_[pi];
-      Entry& e = p.e[id & kPageMask];
+    if (pi < dir_.size() && dir_[pi].page) {
+      Slot& d = dir_[pi];
+      Entry& e = d.page->e[id & kPageMask];
       if (e.value != kMissing && e.owner == owner) {
         e.value = kMissing;
         --size_;
-        if (--p.live == 0) {
-          spare_.push_back(std::move(dir_[pi]));
+        if (--d.live == 0) {
+          spare_.push_back(d.page);
+          d.page = nullptr;
           --pages_;
         }
         return true;
@@ -334,11 +349,11 @@ class DirectOrderIndex {
   }
 
   void clear() {
-    for (auto& p : dir_) {
-      if (!p) continue;
-      for (Entry& e : p->e) e.value = kMissing;
-      p->live = 0;
-      spare_.push_back(std::move(p));
+    for (Slot& d : dir_) {
+      if (d.page == nullptr) continue;
+      for (Entry& e : d.page->e) e.value = kMissing;
+      spare_.push_back(d.page);
+      d = Slot{};
     }
     far_.clear();
     size_ = 0;
@@ -351,50 +366,84 @@ class DirectOrderIndex {
   static constexpr unsigned kPageBits = 10;
   static constexpr size_t kPageSize = size_t{1} << kPageBits;
   static constexpr uint64_t kPageMask = kPageSize - 1;
-  static constexpr uint64_t kMaxPages = uint64_t{1} << 20;  // direct ids < 2^30: directory <= 8 MB
+  static constexpr uint64_t kMaxPages = uint64_t{1} << 20;  // direct ids < 2^30: directory <= 16 MB
   static constexpr size_t kFreePages = 16;  // opened regardless of fill (start of a stream)
   static constexpr size_t kMinFill = 16;    // otherwise direct entries >= slots / kMinFill
+  // Pages are cut from chunks that double up to 512 pages (4 MiB): big chunks get huge pages
+  // from PoolAllocator, so lookups spread over tens of MB (the 20M-message day) do not each miss
+  // the TLB, while a small book's index stays small.
+  static constexpr size_t kFirstChunk = 8;
+  static constexpr size_t kMaxChunk = 512;
 
   struct Entry {
     uint32_t value = kMissing;
     uint32_t owner = 0;
   };
-  struct alignas(64) Page {
+  struct Page {
     Entry e[kPageSize];
-    uint32_t live = 0;  // entries not missing
   };
+  struct Slot {
+    Page* page = nullptr;  // null: no live id in this page
+    size_t live = 0;       // entries of the page not missing
+  };
+  struct Chunk {
+    Page* pages;
+    size_t count;
+  };
+
+  void swap(DirectOrderIndex& o) noexcept {
+    std::swap(dir_, o.dir_);
+    std::swap(spare_, o.spare_);
+    std::swap(chunks_, o.chunks_);
+    std::swap(chunk_used_, o.chunk_used_);
+    std::swap(far_, o.far_);
+    std::swap(size_, o.size_);
+    std::swap(pages_, o.pages_);
+  }
 
   const Entry* entry(OrderId id) const {
     const uint64_t pi = id >> kPageBits;
     if (pi >= dir_.size()) return nullptr;
-    const Page* p = dir_[pi].get();
+    const Page* p = dir_[pi].page;
     return p ? &p->e[id & kPageMask] : nullptr;
   }
 
-  // The page an id goes to, opened if needed and allowed; nullptr: the id goes to far_.
-  Page* page_for_insert(uint64_t pi) {
-    if (pi < dir_.size() && dir_[pi]) return dir_[pi].get();
+  // The directory slot an id goes to, its page opened if needed and allowed; nullptr: far_.
+  Slot* slot_for_insert(uint64_t pi) {
+    if (pi < dir_.size() && dir_[pi].page) return &dir_[pi];
     if (pi >= kMaxPages) return nullptr;
     if (pages_ >= kFreePages && (size_ - far_.size()) * kMinFill < pages_ * kPageSize) {
       return nullptr;
     }
     if (pi >= dir_.size()) dir_.resize(pi + 1);
-    auto& p = dir_[pi];
-    if (spare_.empty()) {
-      p.reset(new Page);  // default-init: the entries start missing, no zeroing pass first
-    } else {
-      p = std::move(spare_.back());
-      spare_.pop_back();
-    }
+    dir_[pi] = Slot{take_page(), 0};
     ++pages_;
-    return p.get();
+    return &dir_[pi];
   }
 
-  std::vector<std::unique_ptr<Page>> dir_;  // null: no live id in that page
-  std::vector<std::unique_ptr<Page>> spare_;
+  // An all-missing page: a drained one, else a fresh one from the current chunk.
+  Page* take_page() {
+    if (!spare_.empty()) {
+      Page* p = spare_.back();
+      spare_.pop_back();
+      return p;
+    }
+    if (chunks_.empty() || chunk_used_ == chunks_.back().count) {
+      const size_t n =
+          chunks_.empty() ? kFirstChunk : std::min(kMaxChunk, 2 * chunks_.back().count);
+      chunks_.push_back(Chunk{PoolAllocator<Page>().allocate(n), n});
+      chunk_used_ = 0;
+    }
+    return new (&chunks_.back().pages[chunk_used_++]) Page;
+  }
+
+  std::vector<Slot> dir_;
+  std::vector<Page*> spare_;   // drained pages: all entries missing
+  std::vector<Chunk> chunks_;  // owned storage of every page
+  size_t chunk_used_ = 0;      // pages handed out from chunks_.back()
   OrderIndex far_;
   size_t size_ = 0;
-  size_t pages_ = 0;  // non-null entries of dir_
+  size_t pages_ = 0;  // slots of dir_ with a page
 };
 
 }  // namespace minihft
