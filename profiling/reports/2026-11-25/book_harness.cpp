@@ -1,6 +1,6 @@
 // Standalone copy of `_feed.bench_book`'s arrival-order loop, for callgrind/perf without Python.
 // Build: see build_harness.sh. Usage: book_harness FILE [runs] [mode]
-//   mode 0: decode + apply (what bench_book times); 1: decode only.
+//   mode 0: decode, then apply the slice (batch prefetch); 1: decode only; 2: decode_apply.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -34,7 +34,9 @@ int main(int argc, char** argv) {
     size_t pos = 0;
     while (pos < data.size()) {
       const size_t n = std::min(slice, data.size() - pos);
-      auto r = itch::decode(data.data() + pos, n, pos, itch::OnError::Stop, out, c);
+      auto r = mode == 2
+                   ? itch::decode_apply(data.data() + pos, n, pos, itch::OnError::Stop, out, c, books)
+                   : itch::decode(data.data() + pos, n, pos, itch::OnError::Stop, out, c);
       if (mode == 0) books.apply(out.events.data(), out.events.size());
       out.clear();
       if (r.fault || r.consumed == 0) break;

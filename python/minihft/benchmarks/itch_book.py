@@ -1,9 +1,10 @@
 """`minihft bench itch-book [FILE ...]`: parse + build every symbol's L3 book, ours vs itch-book.
 
-Ours: the native ITCH decoder and the C++ BookBuilder in one native pass (`_feed.bench_book`:
-64 KiB slices decoded into a reused event vector, each event applied before the next slice; at
-~2,100 events x 64 bytes the vector stays in L2, where a 256 KiB slice's 540 KB of events pushed
-the books out of it: 1.6x fewer simulated L2 misses, profiling/reports/2026-11-25).
+Ours: the native ITCH decoder and the C++ BookBuilder in one native pass (`_feed.bench_book`,
+64 KiB slices): `itch::decode_apply` applies each book event to the BookBuilder as its frame is
+decoded, through the same BookBuilder checks and stats but with the event type known at compile
+time, so no event is written to and re-read from a vector and none is dispatched on twice
+(profiling/reports/2026-11-25 has the measurements).
 Theirs: itch-book's own book-building pass, the one behind `itch-book verify` (a `Session` with
 no output tables, fed 8 MiB chunks as its reader thread would). Both run on the same bytes already
 in memory, alternately, --runs times; figures are medians. Afterwards, untimed, itch-book replays

@@ -306,9 +306,9 @@ nb::dict bench_parse(const InBytes& data, int runs, size_t slice_bytes) {
   return d;
 }
 
-// Parse and build every symbol's L3 book in one native pass: each slice is decoded into the
-// reused output vector and its events applied to the BookBuilder before the next slice.
-// group: apply each slice's events grouped by symbol (see below), a replay-throughput mode.
+// Parse and build every symbol's L3 book in one native pass: each slice's frames are decoded with
+// every book event applied to the BookBuilder at once (itch::decode_apply).
+// group: collect each slice's events and apply them grouped by symbol, a replay-throughput mode.
 nb::dict bench_book(const InBytes& data, int runs, size_t slice_bytes, size_t expected_orders,
                     bool group) {
   std::vector<double> seconds;
@@ -329,7 +329,11 @@ nb::dict bench_book(const InBytes& data, int runs, size_t slice_bytes, size_t ex
       size_t pos = 0;
       while (pos < data.size()) {
         const size_t n = std::min(slice_bytes, data.size() - pos);
-        const auto r = itch::decode(data.data() + pos, n, pos, itch::OnError::Stop, out, c);
+        // Arrival order: books are built as the frames are decoded (decode_apply). Grouped: the
+        // slice's events are collected first, then applied symbol by symbol.
+        const auto r = group ? itch::decode(data.data() + pos, n, pos, itch::OnError::Stop, out, c)
+                             : itch::decode_apply(data.data() + pos, n, pos, itch::OnError::Stop,
+                                                  out, c, books);
         if (group) {
           // Counting sort by locate: each symbol's events keep their order, so every final book
           // is the same as in arrival order; only the interleaving across symbols changes.
@@ -339,9 +343,6 @@ nb::dict bench_book(const InBytes& data, int runs, size_t slice_bytes, size_t ex
           grouped.resize(out.events.size());
           for (const minihft::MdEvent& e : out.events) grouped[start[e.symbol_id & 0xFFFF]++] = e;
           books.apply(grouped.data(), grouped.size());
-        } else {
-          // The batch apply prefetches the next events' orders and table slots.
-          books.apply(out.events.data(), out.events.size());
         }
         out.clear();
         if (r.fault || r.consumed == 0) break;

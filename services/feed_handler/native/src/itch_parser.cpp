@@ -2,9 +2,11 @@
 // a decode never touches bytes outside its frame.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "be.hpp"
 #include "minihft/feed/itch.hpp"
+#include "minihft/lob/book_builder.hpp"
 
 namespace minihft::feed::itch {
 
@@ -279,12 +281,16 @@ void Output::clear() {
   dlcr_prices.clear();
 }
 
-DecodeResult decode(const uint8_t* buf, size_t n, uint64_t base_offset, OnError mode, Output& out,
-                    Counters& c) {
-  // The smallest book-event frame is 21 bytes (D, B), so this bounds the events of the slice:
-  // push_back never reallocates inside the loop.
-  std::vector<MdEvent>& ev = out.events;
-  ev.reserve(ev.size() + n / 21 + 1);
+namespace {
+
+template <MdEventType T>
+using Tag = std::integral_constant<MdEventType, T>;
+
+// The frame loop of decode and decode_apply: each book event goes to emit(Tag<type>, event), the
+// tag telling a book sink the event type at compile time.
+template <class Emit>
+DecodeResult decode_frames(const uint8_t* buf, size_t n, uint64_t base_offset, OnError mode,
+                           Output& out, Counters& c, Emit&& emit) {
   size_t pos = 0;
   uint64_t msgs = c.messages;
   uint64_t md = 0;
@@ -317,59 +323,67 @@ DecodeResult decode(const uint8_t* buf, size_t n, uint64_t base_offset, OnError 
     const uint32_t loc = be16(m + 1);
     switch (t) {
       case 'A':
-        ev.push_back(MdEvent{ts, 0, be64(m + 11), 0, be32(m + 32), be32(m + 20), loc,
-                             static_cast<uint8_t>(MdEventType::Add), side_of(m[19]), 0, 0});
+        emit(Tag<MdEventType::Add>{},
+             MdEvent{ts, 0, be64(m + 11), 0, be32(m + 32), be32(m + 20), loc,
+                     static_cast<uint8_t>(MdEventType::Add), side_of(m[19]), 0, 0});
         ++md;
         break;
       case 'F':
-        ev.push_back(MdEvent{ts, 0, be64(m + 11), 0, be32(m + 32), be32(m + 20), loc,
-                             static_cast<uint8_t>(MdEventType::Add), side_of(m[19]),
-                             kFlagAttributed, 0});
+        emit(Tag<MdEventType::Add>{},
+             MdEvent{ts, 0, be64(m + 11), 0, be32(m + 32), be32(m + 20), loc,
+                     static_cast<uint8_t>(MdEventType::Add), side_of(m[19]), kFlagAttributed, 0});
         ++md;
         break;
       case 'E':
-        ev.push_back(MdEvent{ts, 0, be64(m + 11), be64(m + 23), 0, be32(m + 19), loc,
-                             static_cast<uint8_t>(MdEventType::Execute), 0, 0, 0});
+        emit(Tag<MdEventType::Execute>{},
+             MdEvent{ts, 0, be64(m + 11), be64(m + 23), 0, be32(m + 19), loc,
+                     static_cast<uint8_t>(MdEventType::Execute), 0, 0, 0});
         ++md;
         break;
       case 'C':
-        ev.push_back(MdEvent{ts, 0, be64(m + 11), be64(m + 23), be32(m + 32), be32(m + 19), loc,
-                             static_cast<uint8_t>(MdEventType::ExecuteAtPrice), 0,
-                             static_cast<uint8_t>(m[31] == 'Y' ? kFlagPrintable : 0), 0});
+        emit(Tag<MdEventType::ExecuteAtPrice>{},
+             MdEvent{ts, 0, be64(m + 11), be64(m + 23), be32(m + 32), be32(m + 19), loc,
+                     static_cast<uint8_t>(MdEventType::ExecuteAtPrice), 0,
+                     static_cast<uint8_t>(m[31] == 'Y' ? kFlagPrintable : 0), 0});
         ++md;
         break;
       case 'X':
-        ev.push_back(MdEvent{ts, 0, be64(m + 11), 0, 0, be32(m + 19), loc,
-                             static_cast<uint8_t>(MdEventType::Cancel), 0, 0, 0});
+        emit(Tag<MdEventType::Cancel>{},
+             MdEvent{ts, 0, be64(m + 11), 0, 0, be32(m + 19), loc,
+                     static_cast<uint8_t>(MdEventType::Cancel), 0, 0, 0});
         ++md;
         break;
       case 'D':
-        ev.push_back(MdEvent{ts, 0, be64(m + 11), 0, 0, 0, loc,
-                             static_cast<uint8_t>(MdEventType::Delete), 0, 0, 0});
+        emit(Tag<MdEventType::Delete>{},
+             MdEvent{ts, 0, be64(m + 11), 0, 0, 0, loc, static_cast<uint8_t>(MdEventType::Delete),
+                     0, 0, 0});
         ++md;
         break;
       case 'U':
-        ev.push_back(MdEvent{ts, 0, be64(m + 11), be64(m + 19), be32(m + 31), be32(m + 27), loc,
-                             static_cast<uint8_t>(MdEventType::Replace), 0, 0, 0});
+        emit(Tag<MdEventType::Replace>{},
+             MdEvent{ts, 0, be64(m + 11), be64(m + 19), be32(m + 31), be32(m + 27), loc,
+                     static_cast<uint8_t>(MdEventType::Replace), 0, 0, 0});
         ++md;
         break;
       case 'P':
-        ev.push_back(MdEvent{ts, 0, be64(m + 11), be64(m + 36), be32(m + 32), be32(m + 20), loc,
-                             static_cast<uint8_t>(MdEventType::HiddenTrade), side_of(m[19]), 0, 0});
+        emit(Tag<MdEventType::HiddenTrade>{},
+             MdEvent{ts, 0, be64(m + 11), be64(m + 36), be32(m + 32), be32(m + 20), loc,
+                     static_cast<uint8_t>(MdEventType::HiddenTrade), side_of(m[19]), 0, 0});
         ++md;
         break;
       case 'Q':
-        ev.push_back(MdEvent{
-            ts, 0, 0, be64(m + 31), be32(m + 27), static_cast<int64_t>(be64(m + 11)), loc,
-            static_cast<uint8_t>(MdEventType::HiddenTrade), 0,
-            static_cast<uint8_t>(kFlagCross |
-                                 (cross_type_code(static_cast<char>(m[39])) << kCrossTypeShift)),
-            0});
+        emit(Tag<MdEventType::HiddenTrade>{},
+             MdEvent{ts, 0, 0, be64(m + 31), be32(m + 27), static_cast<int64_t>(be64(m + 11)), loc,
+                     static_cast<uint8_t>(MdEventType::HiddenTrade), 0,
+                     static_cast<uint8_t>(kFlagCross | (cross_type_code(static_cast<char>(m[39]))
+                                                        << kCrossTypeShift)),
+                     0});
         ++md;
         break;
       case 'B':
-        ev.push_back(MdEvent{ts, 0, 0, be64(m + 11), 0, 0, loc,
-                             static_cast<uint8_t>(MdEventType::HiddenTrade), 0, kFlagBroken, 0});
+        emit(Tag<MdEventType::HiddenTrade>{},
+             MdEvent{ts, 0, 0, be64(m + 11), 0, 0, loc,
+                     static_cast<uint8_t>(MdEventType::HiddenTrade), 0, kFlagBroken, 0});
         ++md;
         break;
       default:
@@ -384,6 +398,25 @@ DecodeResult decode(const uint8_t* buf, size_t n, uint64_t base_offset, OnError 
   c.md_events += md;
   c.bytes += pos;
   return {pos, FaultInfo{}};
+}
+
+}  // namespace
+
+DecodeResult decode(const uint8_t* buf, size_t n, uint64_t base_offset, OnError mode, Output& out,
+                    Counters& c) {
+  // The smallest book-event frame is 21 bytes (D, B), so this bounds the events of the slice:
+  // push_back never reallocates inside the loop.
+  std::vector<MdEvent>& ev = out.events;
+  ev.reserve(ev.size() + n / 21 + 1);
+  return decode_frames(buf, n, base_offset, mode, out, c,
+                       [&ev](auto, const MdEvent& e) { ev.push_back(e); });
+}
+
+DecodeResult decode_apply(const uint8_t* buf, size_t n, uint64_t base_offset, OnError mode,
+                          Output& out, Counters& c, BookBuilder& books) {
+  return decode_frames(buf, n, base_offset, mode, out, c, [&books](auto tag, const MdEvent& e) {
+    books.apply_as<decltype(tag)::value>(e);
+  });
 }
 
 FaultInfo StreamParser::feed(const uint8_t* data, size_t n) {

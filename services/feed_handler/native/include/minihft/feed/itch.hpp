@@ -24,6 +24,10 @@
 
 #include "minihft/lob/types.hpp"
 
+namespace minihft {
+class BookBuilder;
+}
+
 namespace minihft::feed::itch {
 
 constexpr uint8_t kFlagCross = 0x01;
@@ -213,6 +217,13 @@ struct DecodeResult {
 // for fault offsets. A partial frame at the end is left unconsumed (not an error here).
 DecodeResult decode(const uint8_t* buf, size_t n, uint64_t base_offset, OnError mode, Output& out,
                     Counters& c);
+
+// decode, with every book event applied to `books` as it is decoded instead of being collected in
+// out.events (reference records still go to out). Same books, stats and counters as decode then
+// books.apply(out.events) event by event, without writing and re-reading 64 bytes per event or
+// dispatching on its type twice; what is lost is BookBuilder's look-ahead prefetch over a batch.
+DecodeResult decode_apply(const uint8_t* buf, size_t n, uint64_t base_offset, OnError mode,
+                          Output& out, Counters& c, BookBuilder& books);
 
 // Framing across arbitrary chunk boundaries: whole frames are decoded in place, only a frame split
 // by a chunk edge is copied. Constant memory apart from what the caller leaves in output().
