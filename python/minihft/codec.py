@@ -63,6 +63,24 @@ BOOK_UPDATE = np.dtype(
     ]
 )
 
+_BID_AT: int = BOOK_UPDATE.fields["bids"][1]  # type: ignore[index]  # a struct dtype has fields
+_ASK_AT: int = BOOK_UPDATE.fields["asks"][1]  # type: ignore[index]
+_PRICE_QTY = struct.Struct("<qq")  # DepthLevel starts with price, qty
+
+
+def book_touch(updates: npt.NDArray[Any]) -> tuple[int, int, int, int]:
+    """(bid price, bid qty, ask price, ask qty) of the last BOOK_UPDATE row; an empty side is
+    0, 0. What most strategies read on every book change, without building a numpy view per
+    field (about 1 us instead of 5)."""
+    if updates.dtype != BOOK_UPDATE or updates.ndim != 1 or len(updates) == 0:
+        raise TypeError(f"book_touch needs a non-empty 1-D BOOK_UPDATE array, got {updates.dtype}")
+    buf = updates.data if updates.flags.c_contiguous else np.ascontiguousarray(updates).data
+    base = (len(updates) - 1) * BOOK_UPDATE.itemsize
+    bid_px, bid_qty = _PRICE_QTY.unpack_from(buf, base + _BID_AT)
+    ask_px, ask_qty = _PRICE_QTY.unpack_from(buf, base + _ASK_AT)
+    return bid_px, bid_qty, ask_px, ask_qty
+
+
 # struct Signal (schemas/signals.fbs): value is an IEEE double whose meaning belongs to model_id.
 SIGNAL = np.dtype(
     [

@@ -203,3 +203,16 @@ def test_encode_rejects_wrong_dtype() -> None:
             batch_seq=1,
             hops=np.zeros(2),
         )
+
+
+def test_book_touch_reads_the_last_rows_top() -> None:
+    from minihft.codec import BOOK_UPDATE, book_touch
+
+    u = np.zeros(2, BOOK_UPDATE)
+    u["bids"]["price"][1, 0], u["bids"]["qty"][1, 0] = 5_801_200, 300
+    u["asks"]["price"][1, 0], u["asks"]["qty"][1, 0] = 5_801_900, 25
+    u["asks"]["price"][1, 1], u["bids"]["price"][0, 0] = 1, 2  # other levels / rows: not read
+    assert book_touch(u) == (5_801_200, 300, 5_801_900, 25)
+    assert book_touch(u[:1]) == (2, 0, 0, 0)
+    with pytest.raises(TypeError, match="BOOK_UPDATE"):
+        book_touch(np.zeros(0, BOOK_UPDATE))

@@ -120,3 +120,37 @@ def test_no_risk_checker_keeps_old_behaviour() -> None:
     assert ctx.submit(0, Side.BUY, 1, 10**9) == 1
     with pytest.raises(ValueError, match="qty"):
         ctx.submit(0, Side.BUY, 1, 0)
+
+
+def test_open_exposure_kept_in_step_with_orders() -> None:
+    """The position check's running open quantity equals the sum over open orders after any
+    mix of submits, replaces, fills, cancels and rejects (seeded random streams)."""
+    import random
+
+    rng = random.Random(5)
+    rc = RiskChecker(RiskLimits(max_position=10**9))
+    for _ in range(3000):
+        oid = rng.randrange(1, 40)
+        if rng.random() < 0.4:
+            rc.record(oid, rng.randrange(2), rng.randrange(2), rng.randrange(1, 50))
+            continue
+        r = np.zeros(1, EXEC_REPORT)
+        r["order_id"], r["symbol_id"], r["side"] = oid, rng.randrange(2), rng.randrange(2)
+        r["type"] = rng.choice([ExecType.ORDER_FILLED, ExecType.ORDER_CANCELLED,
+                                ExecType.ORDER_REJECTED, ExecType.ORDER_ACCEPTED])  # fmt: skip
+        r["qty"], r["leaves_qty"] = rng.randrange(1, 10), rng.randrange(0, 50)
+        rc.on_reports(r)
+        for sym in (0, 1):
+            for side in (0, 1):
+                brute = sum(
+                    o.leaves for o in rc._orders.values() if o.symbol_id == sym and o.side == side
+                )
+                sign = 1 if side == 0 else -1
+                assert rc._exposure(sym, side) == rc.position(sym) + sign * brute
+                ex = next(iter(rc._orders), None)
+                if ex is not None:
+                    o = rc._orders[ex]
+                    less = o.leaves if (o.symbol_id, o.side) == (sym, side) else 0
+                    assert rc._exposure(sym, side, exclude=ex) == (
+                        rc.position(sym) + sign * (brute - less)
+                    )

@@ -22,10 +22,17 @@ import numpy.typing as npt
 
 from minihft.analytics import Fills, Mids, ParentOrder, Tape, execution_metrics
 from minihft.analytics.execution import ExecutionMetrics
-from minihft.backtest_core import BacktestConfig, Backtester, Wake, lobster_depth
+from minihft.backtest_core import (
+    REPORT_EXTRA,
+    TRADE_PRINT,
+    BacktestConfig,
+    Backtester,
+    Wake,
+    lobster_depth,
+)
 from minihft.codec import BOOK_DEPTH, BOOK_UPDATE
 from minihft.marketdata.lobster import read_messages, read_orderbook
-from minihft.records import ORDER_COMMAND, ExecType, MdEventType, Side
+from minihft.records import EXEC_REPORT, ORDER_COMMAND, ExecType, MdEventType, Side
 from minihft.runtime.clock import ManualClock
 from minihft.strategy.algos import (
     AggressiveTwap,
@@ -289,15 +296,56 @@ def inprocess_venue(
     return Backtester.from_lobster(events, depth, config), lambda: None
 
 
-def _book_row(bt: Venue, symbol_id: int, ts: int, u: Records) -> Records:
-    """Fills the reused one-row BOOK_UPDATE buffer `u` (zeroing a 512-byte structured row costs
-    more than the rest of a wake-up); the strategy may read it only during the call."""
-    d = bt.depth(BOOK_DEPTH, symbol_id)
-    u["ts_event"], u["ts_recv"], u["symbol_id"] = ts, ts, symbol_id
-    u["asks"]["price"][0], u["asks"]["qty"][0] = d[:, 0], d[:, 1]
-    u["bids"]["price"][0], u["bids"]["qty"][0] = d[:, 2], d[:, 3]
-    u["n_asks"], u["n_bids"] = int((d[:, 1] > 0).sum()), int((d[:, 3] > 0).sum())
-    return u
+class _BookRow:
+    """The reused one-row BOOK_UPDATE handed to on_book (zeroing a 512-byte structured row costs
+    more than the rest of a wake-up), with its columns viewed once: the strategy may read it only
+    during the call."""
+
+    def __init__(self, symbol_id: int) -> None:
+        self.u = u = np.zeros(1, dtype=BOOK_UPDATE)
+        u["symbol_id"] = symbol_id
+        self.ts_event, self.ts_recv = u["ts_event"], u["ts_recv"]
+        self.n_asks, self.n_bids = u["n_asks"], u["n_bids"]
+        self.cols = (u["asks"]["price"][0], u["asks"]["qty"][0],
+                     u["bids"]["price"][0], u["bids"]["qty"][0])  # fmt: skip
+
+    def fill(self, d: npt.NDArray[np.int64], ts: int) -> Records:
+        """d: (BOOK_DEPTH, 4) rows of ask_px, ask_qty, bid_px, bid_qty, as Venue.depth gives."""
+        ap, aq, bp, bq = self.cols
+        ap[:], aq[:], bp[:], bq[:] = d[:, 0], d[:, 1], d[:, 2], d[:, 3]
+        self.ts_event[0] = self.ts_recv[0] = ts
+        self.n_asks[0], self.n_bids[0] = np.count_nonzero(aq), np.count_nonzero(bq)
+        return self.u
+
+
+def _mid(d: npt.NDArray[np.int64]) -> float | None:
+    # Venue.mid() from the depth row already fetched: one call into the venue per wake-up.
+    ask, ask_q, bid, bid_q = d[0].tolist()
+    return None if ask_q <= 0 or bid_q <= 0 else (float(ask) + float(bid)) / 2.0
+
+
+def _joined(parts: list[Records], dtype: np.dtype[Any]) -> Records:
+    # np.concatenate re-checks every structured part's fields in Python (it was a third of a
+    # strategy run's time with thousands of small report arrays); bytes join in C.
+    if not parts:
+        return np.zeros(0, dtype=dtype)
+    return np.frombuffer(bytearray(b"".join(p.tobytes() for p in parts)), dtype=dtype)
+
+
+_WAKE_REPORT, _WAKE_BOOK, _WAKE_TRADE, _WAKE_TIMER, _WAKE_END = (
+    int(Wake.REPORT), int(Wake.BOOK), int(Wake.TRADE), int(Wake.TIMER), int(Wake.END),
+)  # fmt: skip
+_WAKES: dict[int, Wake] = {}
+_NO_REPORTS = np.zeros(0, EXEC_REPORT)
+_NO_EXTRAS = np.zeros(0, REPORT_EXTRA)
+_NO_TRADES = np.zeros(0, TRADE_PRINT)
+
+
+def _wake(bits: int) -> Wake:
+    w = _WAKES.get(bits)
+    if w is None:  # an IntFlag built per wake-up costs more than the C++ step
+        w = _WAKES[bits] = Wake(bits)
+    return w
 
 
 def drive(
@@ -314,29 +362,36 @@ def drive(
     clock = ManualClock(start_ns)
     ctx = StrategyContext(clock, _LOG, account=1, risk=risk)
 
-    def wanted() -> tuple[Wake, int]:
+    def wanted() -> tuple[int, int]:
         sub = strategy.subscriptions.get(symbol_id)
         if sub is None:
-            return Wake.REPORT, 0
-        return Wake.REPORT | Wake.BOOK | (Wake.TRADE if sub.trades else Wake(0)), sub.depth
+            return _WAKE_REPORT, 0
+        return _WAKE_REPORT | _WAKE_BOOK | (_WAKE_TRADE if sub.trades else 0), sub.depth
 
     reps: list[Records] = []
     extras: list[Records] = []
     cmds: list[Records] = []
 
     def flush() -> None:
-        for _, c in sorted(ctx.take_commands().items()):
-            if len(c):
-                bt.send(c)
-                cmds.append(c)
+        queued = ctx.take_commands()
+        if queued:  # most wake-ups queue nothing
+            for _, c in sorted(queued.items()):
+                if len(c):
+                    bt.send(c)
+                    cmds.append(c)
 
-    buf = np.zeros(1, dtype=BOOK_UPDATE)
+    row = _BookRow(symbol_id)
+
+    def on_book(now: int) -> None:
+        d = bt.depth(BOOK_DEPTH, symbol_id)
+        if risk is not None:
+            risk.set_mid(symbol_id, _mid(d))
+        strategy.on_book(ctx, symbol_id, row.fill(d, now))
+
     bt.run_until(start_ns, Wake(0))
     bt.take_trades()
     clock.set(max(start_ns, bt.now))
-    if risk is not None:
-        risk.set_mid(symbol_id, bt.mid(symbol_id))
-    strategy.on_book(ctx, symbol_id, _book_row(bt, symbol_id, clock.now_ns(), buf))
+    on_book(clock.now_ns())
     strategy.on_start(ctx)
     flush()
     wakes = 0
@@ -350,11 +405,15 @@ def drive(
             # (without one the stepper reports End at its last event).
             bt.set_timer(limit)
             armed.add(limit)
-        why, now = bt.run_until(limit, Wake.TIMER | (Wake.REPORT if stopping else mask), levels)
+        bits = _WAKE_TIMER | (_WAKE_REPORT if stopping else mask)
+        why_flag, now = bt.run_until(limit, _wake(bits), levels)
+        why = int(why_flag)
         wakes += 1
         clock.set(max(now, clock.now_ns()))
-        r, x = bt.take_reports()
-        trades = bt.take_trades()
+        # A report becoming visible always wakes us (Report is in every mask), so a wake-up
+        # without the bit has none to take. Unsubscribed prints are drained now and then only.
+        r, x = bt.take_reports() if why & _WAKE_REPORT else (_NO_REPORTS, _NO_EXTRAS)
+        trades = bt.take_trades() if mask & _WAKE_TRADE or wakes % 1024 == 0 else _NO_TRADES
         if len(r):
             reps.append(r)
             extras.append(x)
@@ -362,26 +421,26 @@ def drive(
                 risk.on_reports(r)
             strategy.on_fill(ctx, symbol_id, r)
         if not stopping:
-            if len(trades) and mask & Wake.TRADE:
+            if len(trades) and mask & _WAKE_TRADE:
                 strategy.on_trade(ctx, symbol_id, trades)
-            if why & Wake.BOOK:
-                if risk is not None:
-                    risk.set_mid(symbol_id, bt.mid(symbol_id))
-                strategy.on_book(ctx, symbol_id, _book_row(bt, symbol_id, now, buf))
+            if why & _WAKE_BOOK:
+                on_book(now)
             for token in ctx.due_timers():
                 strategy.on_timer(ctx, token)
-            if now >= stop_ns + TAIL_NS or why & Wake.END:
+            if now >= stop_ns + TAIL_NS or why & _WAKE_END:
                 flush()
                 strategy.on_stop(ctx)
                 stopping = True
         flush()
-        if stopping and (why & Wake.END or now >= stop_ns + SETTLE_NS):
+        if stopping and (why & _WAKE_END or now >= stop_ns + SETTLE_NS):
             break
-    cat = np.concatenate
-    empty_cmd = np.zeros(0, dtype=ORDER_COMMAND)
-    r_all = cat(reps) if reps else bt.take_reports()[0]
-    x_all = cat(extras) if extras else bt.take_reports()[1]
-    return r_all, x_all, (cat(cmds) if cmds else empty_cmd), wakes
+    if not reps:
+        r, x = bt.take_reports()
+        reps, extras = [r], [x]
+    return (
+        _joined(reps, EXEC_REPORT), _joined(extras, REPORT_EXTRA),
+        _joined(cmds, ORDER_COMMAND), wakes,
+    )  # fmt: skip
 
 
 def window(data: MarketData, req: ParentRequest) -> tuple[int, int]:

@@ -1,11 +1,13 @@
 """`minihft bench backtest-python`: the join-the-touch strategy written in Python on both sides.
 
-minihft: a Python loop over Backtester.run_until(Wake.BOOK | Wake.REPORT, depth_levels=1) -- the
-C++ stepper returns only when the touch changed or a report became visible, and the strategy
-callback runs once per wake. nautilus_trader: BacktestEngine with an L3_MBO venue book fed with
-OrderBookDelta objects from the same converted LOBSTER stream and a Strategy subclass quoting at
-the touch on every delta. Same latency; fees as a notional rate in nautilus (it has no per-share
-maker rebate), so P&L is not compared, fills are.
+minihft, two ways: a Python loop over Backtester.run_until(Wake.BOOK | Wake.REPORT,
+depth_levels=1) -- the C++ stepper returns only when the touch changed or a report became
+visible, and the strategy callback runs once per wake (`ratio`); and the same rules as a
+Strategy subclass under the backtest's drive loop with pre-trade risk checks
+(quote_touch_strategy.py, `ratio_strategy_interface`). nautilus_trader: BacktestEngine with an
+L3_MBO venue book fed with OrderBookDelta objects from the same converted LOBSTER stream and a
+Strategy subclass quoting at the touch on every delta. Same latency; fees as a notional rate in
+nautilus (it has no per-share maker rebate), so P&L is not compared, fills are.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from minihft.backtest_core import BacktestConfig, Backtester, Wake
+from minihft.benchmarks import quote_touch_strategy
 from minihft.benchmarks.backtest import add_common, config, load
 from minihft.records import EXEC_REPORT, ExecType, Side
 
@@ -127,12 +130,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     px0 = float(np.median(ev["price"][: min(len(ev), 1000)])) / 10_000.0
     tick = 0.01
     ours: list[float] = []
+    ours_strategy: list[float] = []
     theirs: list[float] = []
+    so: dict[str, Any] = {}
     mo: dict[str, Any] = {}
     no: dict[str, Any] = {}
     for _ in range(max(1, args.repeats)):
         mo = quote_touch_python(ev, depth, cfg, args.size)
         ours.append(mo["seconds"])
+        so = quote_touch_strategy.run(ev, depth, cfg, args.size)
+        ours_strategy.append(so["seconds"])
         no = nautilus_peer.run(
             stream,
             latency_ns=args.latency_ns,
@@ -143,6 +150,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         )
         theirs.append(no["seconds"])
     m_eps = len(ev) / statistics.median(ours)
+    s_eps = len(ev) / statistics.median(ours_strategy)
     n_eps = n_nt / statistics.median(theirs)
     same = n_nt == len(ev)
     mf = mo["fills"]
@@ -155,7 +163,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "minihft_python_events_per_s": round(m_eps),
         "nautilus_events_per_s": round(n_eps),
         "ratio": round(m_eps / n_eps, 2),
-        "seconds": {"minihft": ours, "nautilus": theirs},
+        # The same rules as a Strategy subclass (on_book/on_fill, ctx.submit/cancel, pre-trade
+        # risk checks) under the backtest's drive loop: what a user's strategy pays.
+        "minihft_strategy_interface_events_per_s": round(s_eps),
+        "ratio_strategy_interface": round(s_eps / n_eps, 2),
+        "strategy_interface_orders": so["orders"],
+        "seconds": {"minihft": ours, "minihft_strategy": ours_strategy, "nautilus": theirs},
         "fills": _compare(mf, no["fills"]) if same else {"minihft": len(mf)},
         "orders": {"minihft": mo["orders"], "nautilus": no["orders"]},
         "cancels": {"minihft": mo["cancels"], "nautilus": no["cancels"]},

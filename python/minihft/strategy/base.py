@@ -179,7 +179,8 @@ class Strategy(ABC):  # noqa: B024 - every callback is optional
         return None
 
     def on_book(self, ctx: StrategyContext, symbol_id: int, updates: Records) -> None:
-        """updates: codec.BOOK_UPDATE rows of one symbol, oldest first."""
+        """updates: codec.BOOK_UPDATE rows of one symbol, oldest first (codec.book_touch reads
+        the top of the last one cheaply)."""
         return None
 
     def on_fill(self, ctx: StrategyContext, symbol_id: int, reports: Records) -> None:

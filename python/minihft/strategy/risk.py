@@ -66,6 +66,9 @@ class RiskChecker:
     _mids: dict[int, float] = field(default_factory=dict)
     _position: dict[int, int] = field(default_factory=dict)
     _orders: dict[int, _Order] = field(default_factory=dict)
+    # (symbol_id, side) -> open quantity of _orders, kept in step with every leaves change so the
+    # position check costs the same with one open order or a thousand.
+    _open: dict[tuple[int, int], int] = field(default_factory=dict)
     _msgs: deque[int] = field(default_factory=deque)
 
     # ---- state fed by the runner ----
@@ -92,14 +95,19 @@ class RiskChecker:
                 sign = 1 if side == Side.BUY else -1
                 self._position[sid] = self._position.get(sid, 0) + sign * qty
                 if o is not None:
-                    o.leaves = leaves
+                    self._set_leaves(o, leaves)
             elif typ in (ExecType.ORDER_CANCELLED, ExecType.ORDER_REJECTED):
                 if o is not None:
-                    o.leaves = 0
+                    self._set_leaves(o, 0)
             elif typ in (ExecType.ORDER_ACCEPTED, ExecType.ORDER_REPLACED) and o is not None:
-                o.leaves = leaves
+                self._set_leaves(o, leaves)
             if o is not None and o.leaves <= 0:
                 del self._orders[oid]
+
+    def _set_leaves(self, o: _Order, leaves: int) -> None:
+        key = (o.symbol_id, o.side)
+        self._open[key] = self._open.get(key, 0) + leaves - o.leaves
+        o.leaves = leaves
 
     # ---- checks ----
     def _reject(self, why: RiskReject) -> RiskReject:
@@ -114,11 +122,10 @@ class RiskChecker:
 
     def _exposure(self, symbol_id: int, side: int, exclude: int | None = None) -> int:
         sign = 1 if side == Side.BUY else -1
-        open_same = sum(
-            o.leaves
-            for oid, o in self._orders.items()
-            if o.symbol_id == symbol_id and o.side == side and oid != exclude
-        )
+        open_same = self._open.get((symbol_id, int(side)), 0)
+        ex = self._orders.get(exclude) if exclude is not None else None
+        if ex is not None and ex.symbol_id == symbol_id and ex.side == side:
+            open_same -= ex.leaves
         return self.position(symbol_id) + sign * open_same
 
     def check(
@@ -156,7 +163,11 @@ class RiskChecker:
 
     def record(self, order_id: int, symbol_id: int, side: int, qty: int) -> None:
         """An accepted submit or replace: its full qty is open until reports say otherwise."""
-        self._orders[order_id] = _Order(symbol_id, int(side), int(qty))
+        old = self._orders.get(order_id)
+        if old is not None:
+            self._set_leaves(old, 0)
+        o = self._orders[order_id] = _Order(symbol_id, int(side), 0)
+        self._set_leaves(o, int(qty))
 
     def note_cancel(self, now_ns: int) -> None:
         self._rate_ok(now_ns)
