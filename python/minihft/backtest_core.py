@@ -219,6 +219,11 @@ class Backtester:
     def send(self, commands: Records) -> None:
         self._bt.enqueue(_bytes(commands, ORDER_COMMAND, "commands"))
 
+    def send_rows(self, rows: list[tuple[int, ...]]) -> None:
+        """send() of np.array(rows, ORDER_COMMAND), without building the array: rows are tuples
+        in ORDER_COMMAND field order, as StrategyContext.take_command_rows gives them."""
+        self._bt.enqueue_rows(rows)
+
     def submit(
         self,
         order_id: int,

@@ -72,7 +72,9 @@ def book_touch(updates: npt.NDArray[Any]) -> tuple[int, int, int, int]:
     """(bid price, bid qty, ask price, ask qty) of the last BOOK_UPDATE row; an empty side is
     0, 0. What most strategies read on every book change, without building a numpy view per
     field (about 1 us instead of 5)."""
-    if updates.dtype != BOOK_UPDATE or updates.ndim != 1 or len(updates) == 0:
+    # `is` first: comparing a nested structured dtype field by field costs ~10 us.
+    dt = updates.dtype
+    if (dt is not BOOK_UPDATE and dt != BOOK_UPDATE) or updates.ndim != 1 or len(updates) == 0:
         raise TypeError(f"book_touch needs a non-empty 1-D BOOK_UPDATE array, got {updates.dtype}")
     buf = updates.data if updates.flags.c_contiguous else np.ascontiguousarray(updates).data
     base = (len(updates) - 1) * BOOK_UPDATE.itemsize

@@ -40,15 +40,21 @@ EVENTS = _events(
 CFG = BacktestConfig(order_latency_ns=3, cancel_latency_ns=2, report_latency_ns=4, taker_fee_e4=7)
 
 
-def _drive(fast: bool) -> tuple[bytes, bytes, list[tuple[int, int, int, int]]]:
-    """Same commands at the same wake-ups, sent field by field (fast) or as ORDER_COMMAND rows."""
+def _drive(
+    fast: bool, tuples: bool = False, later_ns: int = 0
+) -> tuple[bytes, bytes, list[tuple[int, int, int, int]]]:
+    """Same commands at the same wake-ups, sent field by field (fast), as an ORDER_COMMAND array,
+    or (tuples) as the rows StrategyContext queues; stamped later_ns after now."""
     bt = Backtester(EVENTS, CFG)
     touches = []
     reps, extras = [], []
 
     def send(ctype: CommandType, oid: int, **kw: Any) -> None:
-        if not fast:
-            bt.send(command(ctype, oid, ts=bt.now, **kw))
+        row = command(ctype, oid, ts=bt.now + later_ns, **kw)
+        if tuples:
+            bt.send_rows([tuple(row[0].tolist())])
+        elif not fast:
+            bt.send(row)
         elif ctype == CommandType.SUBMIT_ORDER:
             bt.submit(oid, kw["side"], kw["price"], kw["qty"], order_type=kw["order_type"])
         elif ctype == CommandType.CANCEL_ORDER:
@@ -82,6 +88,14 @@ def test_field_by_field_commands_equal_command_rows() -> None:
     assert fast == slow
     rep = np.frombuffer(fast[0], dtype=np.uint8)
     assert len(rep) > 0
+
+
+def test_command_tuples_equal_command_arrays_ts_included() -> None:
+    assert _drive(False, tuples=True) == _drive(False)
+    # A command stamped after now is issued at its own ts, by either path; that changes fills.
+    later = _drive(False, tuples=True, later_ns=7)
+    assert later == _drive(False, later_ns=7)
+    assert later != _drive(False)
 
 
 def test_fast_path_reports_cover_every_kind() -> None:

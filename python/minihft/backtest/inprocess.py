@@ -271,6 +271,7 @@ class Venue(Protocol):
     (the same stepper in another process, reached over Kafka in lock-step)."""
 
     def send(self, commands: Records) -> None: ...
+    def send_rows(self, rows: list[tuple[int, ...]]) -> None: ...
     def set_timer(self, ts: int) -> None: ...
     def run_until(
         self, ts_limit: int, wake: Wake = ..., depth_levels: int = ...
@@ -370,15 +371,15 @@ def drive(
 
     reps: list[Records] = []
     extras: list[Records] = []
-    cmds: list[Records] = []
+    cmds: list[tuple[int, ...]] = []
 
     def flush() -> None:
-        queued = ctx.take_commands()
+        queued = ctx.take_command_rows()
         if queued:  # most wake-ups queue nothing
-            for _, c in sorted(queued.items()):
-                if len(c):
-                    bt.send(c)
-                    cmds.append(c)
+            for _, rows in sorted(queued.items()):
+                if rows:
+                    bt.send_rows(rows)
+                    cmds.extend(rows)
 
     row = _BookRow(symbol_id)
 
@@ -439,7 +440,7 @@ def drive(
         reps, extras = [r], [x]
     return (
         _joined(reps, EXEC_REPORT), _joined(extras, REPORT_EXTRA),
-        _joined(cmds, ORDER_COMMAND), wakes,
+        np.array(cmds, dtype=ORDER_COMMAND) if cmds else np.zeros(0, ORDER_COMMAND), wakes,
     )  # fmt: skip
 
 

@@ -79,6 +79,9 @@ class RemoteVenue:
         )
         self.bus.publish(self.t.orders, msg, key=self._key)
 
+    def send_rows(self, rows: list[tuple[int, ...]]) -> None:
+        self.send(np.array(rows, dtype=ORDER_COMMAND))
+
     def set_timer(self, ts: int) -> None:
         self._timers.append(int(ts))
 

@@ -148,6 +148,14 @@ class StrategyContext:
         )  # fmt: skip
         self._commands.setdefault(symbol_id, []).append(row)
 
+    def take_command_rows(self) -> dict[int, list[tuple[int, ...]]]:
+        """take_commands() before the arrays are built: per symbol, tuples in ORDER_COMMAND
+        field order (for a venue that takes them as they are)."""
+        if not self._commands:
+            return {}
+        out, self._commands = self._commands, {}
+        return out
+
     def take_commands(self) -> dict[int, Records]:
         """The commands queued since the last call, one ORDER_COMMAND array per symbol."""
         if not self._commands:  # most wake-ups queue nothing

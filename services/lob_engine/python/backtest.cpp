@@ -175,6 +175,28 @@ class PyBacktester {
     auto [c, n] = records<OrderCommand>(raw, "commands");
     for (size_t i = 0; i < n; ++i) st_.enqueue(c[i]);
   }
+  // Commands as Python tuples in ORDER_COMMAND field order (ts, order_id, price, qty, account,
+  // symbol_id, type, side, order_type, tif, flags[, reserved]), the rows StrategyContext
+  // queues: the same commands as enqueue() of their array, without building one per flush.
+  void enqueue_rows(const nb::list& rows) {
+    for (nb::handle row : rows) {
+      nb::tuple t = nb::borrow<nb::tuple>(row);
+      if (t.size() < 11) throw nb::value_error("enqueue_rows: a row needs 11 ORDER_COMMAND fields");
+      OrderCommand c{};
+      c.ts = nb::cast<int64_t>(t[0]);
+      c.order_id = nb::cast<uint64_t>(t[1]);
+      c.price = nb::cast<int64_t>(t[2]);
+      c.qty = nb::cast<int64_t>(t[3]);
+      c.account = nb::cast<uint64_t>(t[4]);
+      c.symbol_id = nb::cast<uint32_t>(t[5]);
+      c.type = nb::cast<uint8_t>(t[6]);
+      c.side = nb::cast<uint8_t>(t[7]);
+      c.order_type = nb::cast<uint8_t>(t[8]);
+      c.tif = nb::cast<uint8_t>(t[9]);
+      c.flags = nb::cast<uint32_t>(t[10]);
+      st_.enqueue(c);
+    }
+  }
   // One command from its fields, issued now: a strategy's submit or cancel without building a
   // one-row structured array (which costs more than the rest of a wake-up).
   void enqueue_one(uint8_t type, uint64_t order_id, uint8_t side, int64_t price, int64_t qty,
@@ -266,6 +288,7 @@ void bind_backtest(nb::module_& m) {
       .def("set_lobster_truth", &PyBacktester::set_lobster_truth, nb::arg("rows"))
       .def("append", &PyBacktester::append, nb::arg("events"), nb::arg("truth").none() = nb::none())
       .def("enqueue", &PyBacktester::enqueue, nb::arg("commands"))
+      .def("enqueue_rows", &PyBacktester::enqueue_rows, nb::arg("rows"))
       .def("enqueue_one", &PyBacktester::enqueue_one, nb::arg("type"), nb::arg("order_id"),
            nb::arg("side"), nb::arg("price"), nb::arg("qty"), nb::arg("order_type"), nb::arg("tif"),
            nb::arg("flags"), nb::arg("account"), nb::arg("symbol_id"))
