@@ -288,9 +288,9 @@ using Tag = std::integral_constant<MdEventType, T>;
 
 // The frame loop of decode and decode_apply: each book event goes to emit(Tag<type>, event), the
 // tag telling a book sink the event type at compile time.
-template <class Emit>
+template <class Sink>
 DecodeResult decode_frames(const uint8_t* buf, size_t n, uint64_t base_offset, OnError mode,
-                           Output& out, Counters& c, Emit&& emit) {
+                           Output& out, Counters& c, Sink& emit) {
   size_t pos = 0;
   uint64_t msgs = c.messages;
   uint64_t md = 0;
@@ -400,6 +400,26 @@ DecodeResult decode_frames(const uint8_t* buf, size_t n, uint64_t base_offset, O
   return {pos, FaultInfo{}};
 }
 
+// decode's sink: book events into out.events.
+struct VectorSink {
+  std::vector<MdEvent>& ev;
+  template <class Tag>
+  void operator()(Tag, const MdEvent& e) {
+    ev.push_back(e);
+  }
+};
+
+// decode_apply's sink: book events straight into the BookBuilder, their type known at compile
+// time. No look-ahead prefetch: reading frames ahead to prefetch their orders cost more than it
+// saved (measured: 500-symbol day 40 -> 50 ns/message, 3000-symbol day no better).
+struct BookSink {
+  BookBuilder& books;
+  template <class Tag>
+  void operator()(Tag, const MdEvent& e) {
+    books.apply_as<Tag::value>(e);
+  }
+};
+
 }  // namespace
 
 DecodeResult decode(const uint8_t* buf, size_t n, uint64_t base_offset, OnError mode, Output& out,
@@ -408,15 +428,14 @@ DecodeResult decode(const uint8_t* buf, size_t n, uint64_t base_offset, OnError 
   // push_back never reallocates inside the loop.
   std::vector<MdEvent>& ev = out.events;
   ev.reserve(ev.size() + n / 21 + 1);
-  return decode_frames(buf, n, base_offset, mode, out, c,
-                       [&ev](auto, const MdEvent& e) { ev.push_back(e); });
+  VectorSink sink{ev};
+  return decode_frames(buf, n, base_offset, mode, out, c, sink);
 }
 
 DecodeResult decode_apply(const uint8_t* buf, size_t n, uint64_t base_offset, OnError mode,
                           Output& out, Counters& c, BookBuilder& books) {
-  return decode_frames(buf, n, base_offset, mode, out, c, [&books](auto tag, const MdEvent& e) {
-    books.apply_as<decltype(tag)::value>(e);
-  });
+  BookSink sink{books};
+  return decode_frames(buf, n, base_offset, mode, out, c, sink);
 }
 
 FaultInfo StreamParser::feed(const uint8_t* data, size_t n) {
