@@ -65,7 +65,8 @@ struct Pass {
   itch::FaultInfo fault;
 };
 
-void run(const std::vector<uint8_t>& data, size_t slice, bool fused, Pass& r) {
+// fused: 0 decode then apply, 1 decode_apply, 2 decode_apply with look-ahead from the start.
+void run(const std::vector<uint8_t>& data, size_t slice, int fused, Pass& r) {
   size_t pos = 0;
   while (pos < data.size()) {
     const size_t n = std::min(slice, data.size() - pos);
@@ -97,39 +98,41 @@ TEST(ItchDecodeApply, SameBooksStatsAndCountersAsDecodeThenApply) {
   data.insert(data.end(), bad, bad + sizeof bad);
   data.insert(data.end(), 64, 0xAB);
 
-  for (size_t slice : {size_t{4096}, size_t{1000}, size_t{1} << 20}) {
-    Pass a, b;
-    run(data, slice, false, a);
-    run(data, slice, true, b);
-    ASSERT_EQ(a.fault.fault, itch::Fault::UnknownType);
-    EXPECT_EQ(a.fault.offset, b.fault.offset);
-    EXPECT_EQ(a.fault.fault, b.fault.fault);
-    EXPECT_EQ(a.c.messages, b.c.messages);
-    EXPECT_EQ(a.c.bytes, b.c.bytes);
-    EXPECT_EQ(a.c.md_events, b.c.md_events);
-    EXPECT_EQ(a.c.by_type, b.c.by_type);
-    EXPECT_EQ(a.directory, b.directory);
-    const auto& sa = a.books.stats();
-    const auto& sb = b.books.stats();
-    EXPECT_EQ(sa.events, sb.events);
-    EXPECT_EQ(sa.by_type, sb.by_type);
-    EXPECT_EQ(sa.by_status, sb.by_status);
-    EXPECT_GT(sa.by_status[static_cast<size_t>(minihft::ErrorCode::UnknownOrder)], 0u);
-    ASSERT_EQ(a.books.symbol_slots(), b.books.symbol_slots());
-    size_t live = 0;
-    for (size_t s = 0; s < a.books.symbol_slots(); ++s) {
-      const auto sym = static_cast<minihft::SymbolId>(s);
-      ASSERT_EQ(a.books.book(sym) == nullptr, b.books.book(sym) == nullptr);
-      if (a.books.book(sym) == nullptr) continue;
-      EXPECT_EQ(a.books.book(sym)->order_count(), b.books.book(sym)->order_count());
-      live += a.books.book(sym)->order_count();
-      std::vector<int64_t> ra(50 * minihft::kDepthCols), rb(ra.size());
-      a.books.depth_row(sym, 50, ra.data());
-      b.books.depth_row(sym, 50, rb.data());
-      EXPECT_EQ(ra, rb) << "symbol " << s;
+  for (size_t slice : {size_t{4096}, size_t{1000}, size_t{1} << 20})
+    for (int mode : {1, 2}) {
+      SCOPED_TRACE(testing::Message() << "slice " << slice << " mode " << mode);
+      Pass a, b;
+      run(data, slice, 0, a);
+      run(data, slice, mode, b);
+      ASSERT_EQ(a.fault.fault, itch::Fault::UnknownType);
+      EXPECT_EQ(a.fault.offset, b.fault.offset);
+      EXPECT_EQ(a.fault.fault, b.fault.fault);
+      EXPECT_EQ(a.c.messages, b.c.messages);
+      EXPECT_EQ(a.c.bytes, b.c.bytes);
+      EXPECT_EQ(a.c.md_events, b.c.md_events);
+      EXPECT_EQ(a.c.by_type, b.c.by_type);
+      EXPECT_EQ(a.directory, b.directory);
+      const auto& sa = a.books.stats();
+      const auto& sb = b.books.stats();
+      EXPECT_EQ(sa.events, sb.events);
+      EXPECT_EQ(sa.by_type, sb.by_type);
+      EXPECT_EQ(sa.by_status, sb.by_status);
+      EXPECT_GT(sa.by_status[static_cast<size_t>(minihft::ErrorCode::UnknownOrder)], 0u);
+      ASSERT_EQ(a.books.symbol_slots(), b.books.symbol_slots());
+      size_t live = 0;
+      for (size_t s = 0; s < a.books.symbol_slots(); ++s) {
+        const auto sym = static_cast<minihft::SymbolId>(s);
+        ASSERT_EQ(a.books.book(sym) == nullptr, b.books.book(sym) == nullptr);
+        if (a.books.book(sym) == nullptr) continue;
+        EXPECT_EQ(a.books.book(sym)->order_count(), b.books.book(sym)->order_count());
+        live += a.books.book(sym)->order_count();
+        std::vector<int64_t> ra(50 * minihft::kDepthCols), rb(ra.size());
+        a.books.depth_row(sym, 50, ra.data());
+        b.books.depth_row(sym, 50, rb.data());
+        EXPECT_EQ(ra, rb) << "symbol " << s;
+      }
+      EXPECT_GT(live, 0u);
     }
-    EXPECT_GT(live, 0u);
-  }
 }
 
 }  // namespace

@@ -221,9 +221,14 @@ DecodeResult decode(const uint8_t* buf, size_t n, uint64_t base_offset, OnError 
 // decode, with every book event applied to `books` as it is decoded instead of being collected in
 // out.events (reference records still go to out). Same books, stats and counters as decode then
 // books.apply(out.events) event by event, without writing and re-reading 64 bytes per event or
-// dispatching on its type twice; what is lost is BookBuilder's look-ahead prefetch over a batch.
+// dispatching on its type twice. Once the books hold lookahead_from live orders (shared store),
+// frames 16 and 8 ahead that name an order have its table line and then the order prefetched.
+// Measured (profiling/reports/2026-11-25): with 124k live orders (8 MB, the 500-symbol day) that
+// made a message ~25% slower; with 1.2M (77 MB, the 3000-symbol day) ~8% faster.
+constexpr size_t kLookaheadFrom = size_t{1} << 19;
 DecodeResult decode_apply(const uint8_t* buf, size_t n, uint64_t base_offset, OnError mode,
-                          Output& out, Counters& c, BookBuilder& books);
+                          Output& out, Counters& c, BookBuilder& books,
+                          size_t lookahead_from = kLookaheadFrom);
 
 // Framing across arbitrary chunk boundaries: whole frames are decoded in place, only a frame split
 // by a chunk edge is copied. Constant memory apart from what the caller leaves in output().

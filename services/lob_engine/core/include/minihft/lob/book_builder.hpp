@@ -131,6 +131,20 @@ class BookBuilder {
     }
   }
 
+  // Cache hint for a decoder that sees frames ahead; changes nothing. Requests the order table
+  // line of order `id` of `symbol` or, with `order` (once that line is in cache), the order.
+  void prefetch_order(SymbolId symbol, OrderId id, bool order) const {
+    if (!store_) return;
+    if (!order) {
+      store_->ids.prefetch(id);
+      return;
+    }
+    uint32_t idx = store_->ids.find(id, symbol);
+    if (idx != DirectOrderIndex::kMissing) prefetch_line(&store_->orders[idx]);
+  }
+  // Orders live in the shared store (0 without one): how far beyond the caches they reach.
+  size_t shared_live_orders() const { return store_ ? store_->ids.size() : 0; }
+
   // nullptr for a symbol never seen.
   const OrderBook* book(SymbolId symbol) const {
     return symbol < books_.size() ? books_[symbol].get() : nullptr;
