@@ -308,6 +308,15 @@ class Backtester:
         out: tuple[int, int, int, int] = self._bt.touch(symbol_id)
         return out
 
+    def book_update_into(
+        self, symbol_id: int, ts: int, row: npt.NDArray[np.uint8]
+    ) -> tuple[int, int, int, int]:
+        """Writes the venue book of `symbol_id` into a one-row codec.BOOK_UPDATE viewed as its
+        512 bytes (ts, top 10 levels a side, n_bids, n_asks); returns the touch (ask px, ask
+        qty, bid px, bid qty). What a strategy's on_book gets, without numpy per field."""
+        out: tuple[int, int, int, int] = self._bt.fill_book_update(symbol_id, ts, row)
+        return out
+
     def mid(self, symbol_id: int = 0) -> float | None:
         ask_px, ask_q, bid_px, bid_q = self._bt.touch(symbol_id)
         if ask_q <= 0 or bid_q <= 0:

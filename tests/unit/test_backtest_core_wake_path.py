@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from minihft.backtest_core import BacktestConfig, Backtester, Wake, command
 from minihft.records import MD_EVENT, CommandType, ExecType, MdEventType, OrderType, Side
 
@@ -145,3 +146,26 @@ def test_take_trades_only_builds_arrays_for_prints() -> None:
     t = bt.take_trades()
     assert t[["ts", "price", "qty", "aggressor"]].tolist() == [(20, 101, 25, int(B))]
     assert len(bt.take_trades()) == 0
+
+
+def test_book_update_into_equals_the_row_built_from_depth() -> None:
+    from minihft.codec import BOOK_DEPTH, BOOK_UPDATE
+
+    bt = Backtester(EVENTS, CFG)
+    seen = 0
+    for t in (1, 2, 10, 20, 30, 40, 60):
+        bt.run_until(t, Wake(0))
+        fast = np.zeros(1, BOOK_UPDATE)
+        touch = bt.book_update_into(0, t, fast.view(np.uint8))
+        d = bt.depth(BOOK_DEPTH)
+        slow = np.zeros(1, BOOK_UPDATE)
+        slow["ts_event"], slow["ts_recv"] = t, t
+        slow["asks"]["price"][0], slow["asks"]["qty"][0] = d[:, 0], d[:, 1]
+        slow["bids"]["price"][0], slow["bids"]["qty"][0] = d[:, 2], d[:, 3]
+        slow["n_asks"], slow["n_bids"] = (d[:, 1] > 0).sum(), (d[:, 3] > 0).sum()
+        assert fast.tobytes() == slow.tobytes(), t
+        assert touch == tuple(d[0].tolist())
+        seen += int(slow["n_asks"][0]) + int(slow["n_bids"][0])
+    assert seen > 7  # the book was not empty all along
+    with pytest.raises(ValueError, match="512-byte"):
+        bt.book_update_into(0, 1, np.zeros(10, np.uint8))

@@ -30,7 +30,7 @@ from minihft.backtest_core import (
     Wake,
     lobster_depth,
 )
-from minihft.codec import BOOK_DEPTH, BOOK_UPDATE
+from minihft.codec import BOOK_UPDATE
 from minihft.marketdata.lobster import read_messages, read_orderbook
 from minihft.records import EXEC_REPORT, ORDER_COMMAND, ExecType, MdEventType, Side
 from minihft.runtime.clock import ManualClock
@@ -279,6 +279,9 @@ class Venue(Protocol):
     def take_reports(self) -> tuple[Records, Records]: ...
     def take_trades(self) -> Records: ...
     def depth(self, n: int = ..., symbol_id: int = ...) -> npt.NDArray[np.int64]: ...
+    def book_update_into(
+        self, symbol_id: int, ts: int, row: npt.NDArray[np.uint8]
+    ) -> tuple[int, int, int, int]: ...
     def mid(self, symbol_id: int = ...) -> float | None: ...
     @property
     def now(self) -> int: ...
@@ -299,29 +302,17 @@ def inprocess_venue(
 
 class _BookRow:
     """The reused one-row BOOK_UPDATE handed to on_book (zeroing a 512-byte structured row costs
-    more than the rest of a wake-up), with its columns viewed once: the strategy may read it only
-    during the call."""
+    more than the rest of a wake-up), filled by the venue in place: the strategy may read it
+    only during the call."""
 
     def __init__(self, symbol_id: int) -> None:
-        self.u = u = np.zeros(1, dtype=BOOK_UPDATE)
-        u["symbol_id"] = symbol_id
-        self.ts_event, self.ts_recv = u["ts_event"], u["ts_recv"]
-        self.n_asks, self.n_bids = u["n_asks"], u["n_bids"]
-        self.cols = (u["asks"]["price"][0], u["asks"]["qty"][0],
-                     u["bids"]["price"][0], u["bids"]["qty"][0])  # fmt: skip
-
-    def fill(self, d: npt.NDArray[np.int64], ts: int) -> Records:
-        """d: (BOOK_DEPTH, 4) rows of ask_px, ask_qty, bid_px, bid_qty, as Venue.depth gives."""
-        ap, aq, bp, bq = self.cols
-        ap[:], aq[:], bp[:], bq[:] = d[:, 0], d[:, 1], d[:, 2], d[:, 3]
-        self.ts_event[0] = self.ts_recv[0] = ts
-        self.n_asks[0], self.n_bids[0] = np.count_nonzero(aq), np.count_nonzero(bq)
-        return self.u
+        self.u = np.zeros(1, dtype=BOOK_UPDATE)
+        self.u["symbol_id"] = symbol_id
+        self.raw: npt.NDArray[np.uint8] = self.u.view(np.uint8)
 
 
-def _mid(d: npt.NDArray[np.int64]) -> float | None:
-    # Venue.mid() from the depth row already fetched: one call into the venue per wake-up.
-    ask, ask_q, bid, bid_q = d[0].tolist()
+def _mid(touch: tuple[int, int, int, int]) -> float | None:
+    ask, ask_q, bid, bid_q = touch
     return None if ask_q <= 0 or bid_q <= 0 else (float(ask) + float(bid)) / 2.0
 
 
@@ -384,10 +375,10 @@ def drive(
     row = _BookRow(symbol_id)
 
     def on_book(now: int) -> None:
-        d = bt.depth(BOOK_DEPTH, symbol_id)
+        touch = bt.book_update_into(symbol_id, now, row.raw)
         if risk is not None:
-            risk.set_mid(symbol_id, _mid(d))
-        strategy.on_book(ctx, symbol_id, row.fill(d, now))
+            risk.set_mid(symbol_id, _mid(touch))
+        strategy.on_book(ctx, symbol_id, row.u)
 
     bt.run_until(start_ns, Wake(0))
     bt.take_trades()

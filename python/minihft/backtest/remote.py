@@ -26,7 +26,7 @@ from minihft.backtest import wire
 from minihft.backtest_core import REPORT_EXTRA, TRADE_PRINT, Wake
 from minihft.bus.base import Bus, Message
 from minihft.bus.topics import Topics
-from minihft.codec import CodecError
+from minihft.codec import BOOK_DEPTH, BOOK_UPDATE, CodecError
 from minihft.records import EXEC_REPORT, ORDER_COMMAND
 from minihft.runtime.replay import symbol_key
 
@@ -176,6 +176,19 @@ class RemoteVenue:
         if n > len(self._depth):
             raise ValueError(f"depth: the venue sends {len(self._depth)} levels, asked for {n}")
         return self._depth[:n].copy()
+
+    def book_update_into(
+        self, symbol_id: int, ts: int, row: npt.NDArray[np.uint8]
+    ) -> tuple[int, int, int, int]:
+        """Backtester.book_update_into from the depth the venue sent with its last answer."""
+        d = self.depth(BOOK_DEPTH, symbol_id)
+        u = row.view(BOOK_UPDATE)
+        u["ts_event"], u["ts_recv"] = ts, ts
+        u["asks"]["price"][0], u["asks"]["qty"][0] = d[:, 0], d[:, 1]
+        u["bids"]["price"][0], u["bids"]["qty"][0] = d[:, 2], d[:, 3]
+        u["n_asks"], u["n_bids"] = np.count_nonzero(d[:, 1]), np.count_nonzero(d[:, 3])
+        ask, ask_q, bid, bid_q = d[0].tolist()
+        return ask, ask_q, bid, bid_q
 
     def mid(self, symbol_id: int = 0) -> float | None:
         row = self.depth(1, symbol_id)[0]

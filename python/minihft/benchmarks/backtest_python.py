@@ -13,6 +13,7 @@ nautilus (it has no per-share maker rebate), so P&L is not compared, fills are.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import time
@@ -136,10 +137,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     mo: dict[str, Any] = {}
     no: dict[str, Any] = {}
     for _ in range(max(1, args.repeats)):
+        # Each run starts from a collected heap: otherwise a run pays for full collections
+        # over the garbage the previous one (nautilus's event objects especially) left behind.
+        gc.collect()
         mo = quote_touch_python(ev, depth, cfg, args.size)
         ours.append(mo["seconds"])
+        gc.collect()
         so = quote_touch_strategy.run(ev, depth, cfg, args.size)
         ours_strategy.append(so["seconds"])
+        gc.collect()
         no = nautilus_peer.run(
             stream,
             latency_ns=args.latency_ns,

@@ -31,6 +31,7 @@ using Bytes = nb::ndarray<const uint8_t, nb::ndim<1>, nb::c_contig, nb::device::
 using Row = nb::ndarray<const int64_t, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
 using Rows = nb::ndarray<const int64_t, nb::ndim<3>, nb::c_contig, nb::device::cpu>;
 using OutBytes = nb::ndarray<nb::numpy, uint8_t, nb::ndim<1>>;
+using MutBytes = nb::ndarray<uint8_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using OutI64 = nb::ndarray<nb::numpy, int64_t, nb::ndim<2>>;
 
 template <typename T>
@@ -241,6 +242,32 @@ class PyBacktester {
     write_depth_row(st_.sim().book(symbol), 1, row);
     return {row[0], row[1], row[2], row[3]};
   }
+  // Writes the book of `symbol` into a codec.BOOK_UPDATE row (512 bytes, viewed as uint8): ts,
+  // the top 10 levels a side (orders and reserved left as they are: 0), n_bids, n_asks; returns
+  // the touch (ask px, ask qty, bid px, bid qty). The on_book row without numpy per field.
+  std::tuple<int64_t, int64_t, int64_t, int64_t> fill_book_update(uint32_t symbol, int64_t ts,
+                                                                  MutBytes row) {
+    constexpr size_t kLevels = 10, kBids = 32, kAsks = kBids + kLevels * sizeof(DepthLevel);
+    if (row.shape(0) != kAsks + kLevels * sizeof(DepthLevel)) {
+      throw nb::value_error("fill_book_update: row must be one 512-byte BOOK_UPDATE");
+    }
+    int64_t d[kLevels * kDepthCols];
+    write_depth_row(std::as_const(st_).sim().book(symbol), kLevels, d);
+    uint8_t* out = row.data();
+    std::memcpy(out, &ts, sizeof ts);
+    std::memcpy(out + 8, &ts, sizeof ts);
+    uint8_t n_bids = 0, n_asks = 0;
+    for (size_t i = 0; i < kLevels; ++i) {
+      const int64_t* r = d + i * kDepthCols;
+      std::memcpy(out + kAsks + i * sizeof(DepthLevel), r, 2 * sizeof(int64_t));
+      std::memcpy(out + kBids + i * sizeof(DepthLevel), r + 2, 2 * sizeof(int64_t));
+      n_asks += r[1] != 0;
+      n_bids += r[3] != 0;
+    }
+    out[28] = n_bids;
+    out[29] = n_asks;
+    return {d[0], d[1], d[2], d[3]};
+  }
   OutI64 depth(uint32_t symbol, size_t levels) {
     auto* buf = new int64_t[levels * kDepthCols + 1];
     write_depth_row(std::as_const(st_).sim().book(symbol), levels, buf);
@@ -302,6 +329,8 @@ void bind_backtest(nb::module_& m) {
       .def("take_reports", &PyBacktester::take_reports)
       .def("take_trades", &PyBacktester::take_trades)
       .def("depth", &PyBacktester::depth, nb::arg("symbol_id"), nb::arg("levels"))
+      .def("fill_book_update", &PyBacktester::fill_book_update, nb::arg("symbol_id"), nb::arg("ts"),
+           nb::arg("row"))
       .def("now", [](const PyBacktester& b) { return b.st_.now(); })
       .def("cursor", [](const PyBacktester& b) { return b.st_.cursor(); })
       .def("finished", [](const PyBacktester& b) { return b.st_.finished(); })
