@@ -354,11 +354,18 @@ def drive(
     clock = ManualClock(start_ns)
     ctx = StrategyContext(clock, _LOG, account=1, risk=risk)
 
+    cached: list[Any] = [None, (_WAKE_REPORT, 0)]  # (the Subscription seen, its mask, depth)
+
     def wanted() -> tuple[int, int]:
         sub = strategy.subscriptions.get(symbol_id)
-        if sub is None:
-            return _WAKE_REPORT, 0
-        return _WAKE_REPORT | _WAKE_BOOK | (_WAKE_TRADE if sub.trades else 0), sub.depth
+        if sub is not cached[0]:  # a strategy may change its subscription at any callback
+            cached[0] = sub
+            cached[1] = (
+                (_WAKE_REPORT, 0) if sub is None
+                else (_WAKE_REPORT | _WAKE_BOOK | (_WAKE_TRADE if sub.trades else 0), sub.depth)
+            )  # fmt: skip
+        out: tuple[int, int] = cached[1]
+        return out
 
     reps: list[Records] = []
     extras: list[Records] = []
@@ -401,7 +408,8 @@ def drive(
         why_flag, now = bt.run_until(limit, _wake(bits), levels)
         why = int(why_flag)
         wakes += 1
-        clock.set(max(now, clock.now_ns()))
+        if now > clock.now_ns():
+            clock.set(now)
         # A report becoming visible always wakes us (Report is in every mask), so a wake-up
         # without the bit has none to take. Unsubscribed prints are drained now and then only.
         r, x = bt.take_reports() if why & _WAKE_REPORT else (_NO_REPORTS, _NO_EXTRAS)
