@@ -178,8 +178,8 @@ class OrderBook {
     }
     levels_.clear();
     free_levels_.clear();
-    sides_[0].clear();
-    sides_[1].clear();
+    sides_[0].assign(kWalk, kSentinel);
+    sides_[1].assign(kWalk, kSentinel);
     live_orders_ = 0;
   }
 
@@ -194,11 +194,11 @@ class OrderBook {
   const Order& order_at(uint32_t idx) const { return s_->orders[idx]; }
   const Level& level_at(uint32_t idx) const { return levels_[idx]; }
 
-  bool empty(Side side) const { return sides_[index(side)].empty(); }
+  bool empty(Side side) const { return sides_[index(side)].size() == kWalk; }
   // Best level of a side, or nullptr when that side is empty.
   const Level* best(Side side) const {
     const auto& v = sides_[index(side)];
-    return v.empty() ? nullptr : &levels_[v.back().level];
+    return v.size() == kWalk ? nullptr : &levels_[v.back().level];
   }
   // Oldest order at the best price of a side: the next one to trade.
   uint32_t front(Side side) const {
@@ -206,7 +206,7 @@ class OrderBook {
     return l ? l->head : kNone;
   }
 
-  size_t level_count(Side side) const { return sides_[index(side)].size(); }
+  size_t level_count(Side side) const { return sides_[index(side)].size() - kWalk; }
   size_t order_count() const { return live_orders_; }
 
   // Level `i` (0 = best) of a side; i must be < level_count(side).
@@ -218,7 +218,7 @@ class OrderBook {
   // Writes up to n best levels of a side into out; returns how many were written.
   size_t depth(Side side, size_t n, DepthLevel* out) const {
     const auto& v = sides_[index(side)];
-    size_t m = std::min(n, v.size());
+    size_t m = std::min(n, v.size() - kWalk);
     for (size_t i = 0; i < m; ++i) {
       const Level& l = levels_[v[v.size() - 1 - i].level];
       out[i] = DepthLevel{l.price, l.qty, l.count, 0};
@@ -240,6 +240,7 @@ class OrderBook {
   };
 
   static constexpr size_t kWalk = 8;  // levels from the touch counted without a search
+  static constexpr LevelRef kSentinel{INT64_MIN, kNone};  // front padding of a side
 
   static constexpr size_t index(Side s) { return static_cast<size_t>(s); }
   static Price key_of(Side s, Price p) { return s == Side::Buy ? p : -p; }
@@ -259,8 +260,8 @@ class OrderBook {
   void release_orders() {
     if (s_ == nullptr) return;
     for (const auto& side : sides_) {
-      for (const LevelRef& r : side) {
-        for (uint32_t i = levels_[r.level].head; i != kNone;) {
+      for (size_t j = kWalk; j < side.size(); ++j) {
+        for (uint32_t i = levels_[side[j].level].head; i != kNone;) {
           const Order& o = s_->orders[i];
           s_->ids.erase(o.id, owner_);
           s_->free_orders.push_back(i);
@@ -274,20 +275,15 @@ class OrderBook {
   // at the back). Almost every update lands within a few levels of the touch, but where varies
   // from event to event, so a search that stops at the first smaller key mispredicts its exit
   // about once per call (~15 cycles, as much as the rest of an add's level lookup). Instead the
-  // last kWalk keys are counted without branches, and deeper positions use a binary search whose
-  // steps are conditional moves; the result is the same position.
+  // last kWalk keys are counted without branches (a side always has kWalk sentinels in front,
+  // keys below any real one, so even a small book has kWalk entries to count), and deeper
+  // positions use a binary search whose steps are conditional moves; the result is the same.
   static size_t lower_pos(const std::vector<LevelRef>& v, Price k) {
     const LevelRef* d = v.data();
     const size_t n = v.size();
-    if (n >= kWalk) {
-      size_t above = 0;  // entries among the last kWalk with key >= k
-      for (size_t j = n - kWalk; j < n; ++j) above += d[j].key >= k;
-      if (above < kWalk) return n - above;
-    } else {
-      size_t above = 0;
-      for (size_t j = 0; j < n; ++j) above += d[j].key >= k;
-      return n - above;
-    }
+    size_t above = 0;  // entries among the last kWalk with key >= k
+    for (size_t j = n - kWalk; j < n; ++j) above += d[j].key >= k;
+    if (above < kWalk) return n - above;
     // Every one of the last kWalk keys is >= k: search [0, n - kWalk] without branches.
     const LevelRef* base = d;
     size_t len = n - kWalk + 1;
@@ -371,7 +367,8 @@ class OrderBook {
   uint32_t owner_ = 0;
   std::vector<Level> levels_;
   std::vector<uint32_t> free_levels_;
-  std::vector<LevelRef> sides_[2];
+  std::vector<LevelRef> sides_[2] = {std::vector<LevelRef>(kWalk, kSentinel),
+                                     std::vector<LevelRef>(kWalk, kSentinel)};
   size_t live_orders_ = 0;
 };
 
