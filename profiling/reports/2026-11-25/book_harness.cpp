@@ -34,9 +34,9 @@ int main(int argc, char** argv) {
     size_t pos = 0;
     while (pos < data.size()) {
       const size_t n = std::min(slice, data.size() - pos);
-      auto r = mode == 2
-                   ? itch::decode_apply(data.data() + pos, n, pos, itch::OnError::Stop, out, c, books)
-                   : itch::decode(data.data() + pos, n, pos, itch::OnError::Stop, out, c);
+      auto r = mode == 2 ? itch::decode_apply(data.data() + pos, n, pos, itch::OnError::Stop, out,
+                                              c, books)
+                         : itch::decode(data.data() + pos, n, pos, itch::OnError::Stop, out, c);
       if (mode == 0) books.apply(out.events.data(), out.events.size());
       out.clear();
       if (r.fault || r.consumed == 0) break;
@@ -50,8 +50,7 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < books.symbol_slots(); ++k)
       if (auto* b = books.book(static_cast<minihft::SymbolId>(k))) live += b->order_count();
     std::printf("%.4f s  %.1f ns/msg  cpu %.1f ns/msg  msgs=%llu live=%zu ok=%llu\n", s,
-                s * 1e9 / c.messages, cpu * 1e9 / c.messages,
-                (unsigned long long)c.messages, live,
+                s * 1e9 / c.messages, cpu * 1e9 / c.messages, (unsigned long long)c.messages, live,
                 (unsigned long long)books.stats().by_status[0]);
   }
 }
