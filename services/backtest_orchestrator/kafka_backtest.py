@@ -61,6 +61,9 @@ def inject(
     """Publishes `events` (and their LOBSTER depth rows) onto the run's md.events; returns the
     number of batches. Work per batch, never per event."""
     key = symbol_key(symbol_id)
+    # A producer that learns a new topic's partitions between two produce() calls can send the
+    # second before the first: learn them first (the venue also re-pairs and orders by seq).
+    bus.warm([topics.md_events])
     rows = None if depth is None else lobster_depth(depth)
     batches = 0
     for start in range(0, len(events), batch_events):

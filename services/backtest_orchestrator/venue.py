@@ -52,7 +52,10 @@ class Venue:
         self._md = bus.subscribe([topics.md_events], f"{group}.md")
         self._orders = bus.subscribe([topics.orders], f"{group}.orders")
         self._key = symbol_key(symbol_id)
-        self._waiting: dict[int, Any] = {}  # batch_seq -> events waiting for their SourceDepth
+        # Halves of batches not appended yet, by batch_seq: a batch goes in when both are here.
+        self._events_of: dict[int, Any] = {}
+        self._rows_of: dict[int, Any] = {}
+        self._end: wire.EndOfData | None = None
         self.last_ts: int | None = None
         self.events = 0
         self.batches = 0
@@ -72,8 +75,10 @@ class Venue:
             self._md_done += msgs
             if not msgs and time.monotonic() > deadline:
                 raise TimeoutError(
-                    f"venue: md.events of run {self.t.prefix!r} stopped before ts {limit} "
-                    f"({self.events} events read, no EndOfData) after {timeout_s} s"
+                    f"venue: md.events of run {self.t.prefix!r} stopped before ts {limit}: "
+                    f"{self.batches} batches ({self.events} events) in, batch {self.batches + 1} "
+                    f"missing or incomplete, EndOfData {'in' if self._end else 'not seen'}, "
+                    f"after {timeout_s} s"
                 )
 
     def _on_md(self, m: Message) -> None:
@@ -81,38 +86,58 @@ class Venue:
             ident = codec.identifier(m.value)
             if ident == codec.MD_EVENTS.identifier:
                 b = codec.decode(m.value, codec.MD_EVENTS)
-                if self.depth_levels:
-                    self._waiting[b.batch_seq] = b.records.copy()
-                else:
-                    self._append(b.records.copy(), None)
+                if b.batch_seq <= self.batches or b.batch_seq in self._events_of:
+                    self._dead_letter(m, f"MdEventBatch batch_seq {b.batch_seq} seen already")
+                    return
+                self._events_of[b.batch_seq] = b.records.copy()
+                self._append_ready()
                 return
             _, body = wire.decode(m.value)
         except CodecError as exc:
             self._dead_letter(m, str(exc))
             return
         if isinstance(body, wire.SourceDepth):
-            ev = self._waiting.pop(body.batch_seq, None)
-            if ev is None or body.levels != self.depth_levels:
-                self._dead_letter(
-                    m, f"SourceDepth batch_seq {body.batch_seq} levels {body.levels}: no such "
-                    f"MdEventBatch waiting, or not the --depth-levels {self.depth_levels}",
-                )  # fmt: skip
+            seq = body.batch_seq
+            if not self.depth_levels or body.levels != self.depth_levels:
+                self._dead_letter(m, f"SourceDepth levels {body.levels}: this venue takes "
+                                     f"--depth-levels {self.depth_levels}")  # fmt: skip
                 return
-            rows = body.as_int64()
-            if len(rows) != len(ev):
-                self._dead_letter(m, f"SourceDepth holds {len(rows)} rows for {len(ev)} events")
+            if seq <= self.batches or seq in self._rows_of:
+                self._dead_letter(m, f"SourceDepth batch_seq {seq} seen already")
                 return
-            self._append(ev, rows)
+            self._rows_of[seq] = body.as_int64().copy()
+            self._append_ready()
         elif isinstance(body, wire.EndOfData):
-            if body.events != self.events or self._waiting:
-                # A short stream would silently change every fill after the gap: stop the run.
-                raise RuntimeError(
-                    f"venue: EndOfData says {body.events} events in {body.batches} batches, "
-                    f"read {self.events} in {self.batches} ({len(self._waiting)} without depth)"
-                )
-            self.ended = True
+            self._end = body
+            self._append_ready()
         else:
             self._dead_letter(m, f"{type(body).__name__} does not belong on md.events")
+
+    def _append_ready(self) -> None:
+        """Appends batches strictly in batch_seq order, each with its depth rows when the run
+        has them, whatever order the two halves arrived in; EndOfData closes the stream once
+        every batch it counts is in."""
+        while True:
+            seq = self.batches + 1
+            ev = self._events_of.get(seq)
+            if ev is None or (self.depth_levels and seq not in self._rows_of):
+                break
+            del self._events_of[seq]
+            rows = self._rows_of.pop(seq, None) if self.depth_levels else None
+            if rows is not None and len(rows) != len(ev):
+                raise RuntimeError(
+                    f"venue: batch {seq}: SourceDepth holds {len(rows)} rows for {len(ev)} events"
+                )
+            self._append(ev, rows)
+        end = self._end
+        if end is not None and self.batches >= end.batches:
+            if end.events != self.events or self.batches != end.batches:
+                # A short stream would silently change every fill after the gap: stop the run.
+                raise RuntimeError(
+                    f"venue: EndOfData says {end.events} events in {end.batches} batches, "
+                    f"read {self.events} in {self.batches}"
+                )
+            self.ended = True
 
     def _append(self, events: Any, rows: Any) -> None:
         try:

@@ -18,15 +18,15 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from minihft import codec
-from minihft.backtest import inprocess
+from minihft.backtest import inprocess, wire
 from minihft.backtest.inprocess import DEFAULT_CONFIG, ParentRequest, run_parent
 from minihft.backtest.remote import RemoteVenue
 from minihft.backtest.sweep import cached, parse_clock
-from minihft.backtest_core import BacktestConfig
+from minihft.backtest_core import BacktestConfig, lobster_depth
 from minihft.bus import Topics
 from minihft.bus.kafka import KafkaBus
 from minihft.records import EXEC_REPORT, Side
-from minihft.services.backtest_orchestrator.kafka_backtest import inject
+from minihft.services.backtest_orchestrator.kafka_backtest import BATCH_EVENTS, inject
 from minihft.services.backtest_orchestrator.venue import Venue
 
 pytestmark = pytest.mark.integration
@@ -73,9 +73,25 @@ def test_kafka_lockstep_results_json_identical_to_inprocess(bootstrap: str, tmp_
         assert "0 dead letters" in text and " steps," in text, text[-2000:]
 
 
-def _venue_with_garbage(bootstrap: str, topics: Topics, seen: dict[str, Any]) -> Callable[..., Any]:
-    """A venue factory like KafkaVenues', with the venue on a thread here (to read its counters)
-    and malformed or wrong-schema messages planted on both input topics."""
+def _inject_reversed(bus: KafkaBus, topics: Topics, events: Any, depth: Any) -> None:
+    """The run's md.events with every batch's halves swapped and EndOfData first."""
+    rows = lobster_depth(depth)
+    starts = list(range(0, len(events), BATCH_EVENTS))
+    bus.publish(topics.md_events, wire.encode_end_of_data(0, len(events), len(starts)), key=b"0")
+    for k, a in enumerate(starts, start=1):
+        ev = np.ascontiguousarray(events[a : a + BATCH_EVENTS])
+        part = rows[a : a + BATCH_EVENTS]
+        bus.publish(topics.md_events, wire.encode_source_depth(0, k, part), key=b"0")
+        msg = codec.encode(codec.MD_EVENTS, ev, symbol_id=0, batch_seq=k)
+        bus.publish(topics.md_events, msg, key=b"0")
+    bus.flush()
+
+
+def _venue_with_garbage(
+    bootstrap: str, topics: Topics, seen: dict[str, Any], injector: Callable[..., Any] = inject
+) -> Callable[..., Any]:
+    """A venue factory like LockstepRunner's, with the venue on a thread here (to read its
+    counters) and malformed or wrong-schema messages planted on both input topics."""
 
     def make(
         events: npt.NDArray[Any], depth: npt.NDArray[Any], config: BacktestConfig
@@ -85,7 +101,7 @@ def _venue_with_garbage(bootstrap: str, topics: Topics, seen: dict[str, Any]) ->
         wrong = codec.encode(codec.EXEC_REPORTS, np.zeros(1, EXEC_REPORT), symbol_id=0, batch_seq=1)
         bus.publish(topics.md_events, b"\x10\x00\x00\x00MDEVgarbage-not-a-flatbuffer", key=b"0")
         bus.publish(topics.orders, wrong, key=b"0")
-        inject(bus, topics, events, depth)
+        injector(bus, topics, events, depth)
         venue = Venue(
             KafkaBus(bootstrap, profile="latency"), topics, config, depth_levels=depth.shape[1],
             group=f"venue.{topics.prefix}",
@@ -151,3 +167,17 @@ def test_dead_venue_fails_the_run_at_once(bootstrap: str, topics: Topics) -> Non
     with pytest.raises(RuntimeError, match="RunUntil seq 1 unanswered: exited with 1"):
         remote.run_until(10**12, inprocess.Wake.REPORT, 1)
     remote.close()
+
+
+def test_batch_halves_in_any_order_give_the_same_fills(bootstrap: str, topics: Topics) -> None:
+    data = cached(str(SAMPLE))
+    req = ParentRequest("GOOG", Side.BUY, 1000, parse_clock("09:40"), parse_clock("09:42"))
+    ref = run_parent(data, req, "twap", config=DEFAULT_CONFIG)
+    seen: dict[str, Any] = {}
+    got = run_parent(
+        data, req, "twap", config=DEFAULT_CONFIG,
+        venue=_venue_with_garbage(bootstrap, topics, seen, _inject_reversed),
+    )  # fmt: skip
+    assert seen["errors"] == []
+    assert json.dumps(got.to_dict()) == json.dumps(ref.to_dict())
+    assert seen["dead_letters"] == 2  # the planted ones; nothing of the reordered stream

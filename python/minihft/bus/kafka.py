@@ -94,6 +94,11 @@ class KafkaBus(Bus):
         if remaining:
             raise TimeoutError(f"{remaining} messages still queued after {timeout_s} s")
 
+    def warm(self, topics: Sequence[str], timeout_s: float = 10.0) -> None:
+        """Fetches the topics' metadata into the producer before the first publish to them."""
+        for t in topics:
+            self._producer.list_topics(t, timeout=timeout_s)
+
     def delivered(self) -> bool:
         """Non-blocking flush(): True when everything published so far is on the broker (False
         while some is still in flight); raises like flush() on failed deliveries. A service
