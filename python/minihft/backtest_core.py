@@ -128,6 +128,12 @@ def _bytes(arr: Records, dtype: np.dtype[Any], what: str) -> npt.NDArray[np.uint
     return np.ascontiguousarray(arr).view(np.uint8)
 
 
+def mid_of(touch: tuple[int, int, int, int]) -> float | None:
+    """Mid of a touch (ask px, ask qty, bid px, bid qty); None unless both sides are there."""
+    ask, ask_q, bid, bid_q = touch
+    return None if ask_q <= 0 or bid_q <= 0 else (float(ask) + float(bid)) / 2.0
+
+
 def lobster_depth(depth: npt.ArrayLike) -> I64:
     """LOBSTER orderbook rows (..., L, 4) as int64 with the +-9999999999 dummies as 0, 0."""
     d = np.array(depth, dtype=np.int64)
@@ -318,10 +324,7 @@ class Backtester:
         return out
 
     def mid(self, symbol_id: int = 0) -> float | None:
-        ask_px, ask_q, bid_px, bid_q = self._bt.touch(symbol_id)
-        if ask_q <= 0 or bid_q <= 0:
-            return None
-        return (float(ask_px) + float(bid_px)) / 2.0
+        return mid_of(self._bt.touch(symbol_id))
 
     def position(self, symbol_id: int = 0) -> int:
         return int(self._bt.position(symbol_id))

@@ -188,7 +188,8 @@ def append_hop(
 _NO_HOPS = np.zeros(0, dtype=HOP_STAMP)
 
 
-def _struct_vector(b: flatbuffers.Builder, arr: npt.NDArray[Any]) -> int:
+def struct_vector(b: flatbuffers.Builder, arr: npt.NDArray[Any]) -> int:
+    """A FlatBuffers vector of fixed-size structs from a numpy array, written as one copy."""
     data = np.ascontiguousarray(arr).tobytes()
     b.StartVector(arr.dtype.itemsize, len(arr), _STRUCT_ALIGN)
     # The builder writes back to front; a struct vector is one contiguous run of little-endian
@@ -206,8 +207,8 @@ def _builder_encode(
     hop_arr: npt.NDArray[Any],
 ) -> bytes:
     b = flatbuffers.Builder(records.nbytes + hop_arr.nbytes + 64)
-    rec_off = _struct_vector(b, records)
-    hop_off = _struct_vector(b, hop_arr)
+    rec_off = struct_vector(b, records)
+    hop_off = struct_vector(b, hop_arr)
     m = schema.module
     m.Start(b)
     m.AddBatchSeq(b, batch_seq)

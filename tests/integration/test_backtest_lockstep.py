@@ -133,16 +133,24 @@ def _venue_with_garbage(
     return make
 
 
-def test_bad_messages_are_dead_lettered_and_change_no_fill(bootstrap: str, topics: Topics) -> None:
+def _twap_same_as_inprocess(
+    bootstrap: str, topics: Topics, req: ParentRequest, injector: Callable[..., Any]
+) -> tuple[Any, dict[str, Any]]:
+    """Runs twap for `req` in-process and through the thread venue fed by `injector`; asserts
+    identical results and no venue error; returns the Kafka run and the venue's counters."""
     data = cached(str(SAMPLE))
-    req = ParentRequest("GOOG", Side.SELL, 1500, parse_clock("09:50"), parse_clock("09:53"))
     ref = run_parent(data, req, "twap", config=DEFAULT_CONFIG)
     seen: dict[str, Any] = {}
-    got = run_parent(
-        data, req, "twap", config=DEFAULT_CONFIG, venue=_venue_with_garbage(bootstrap, topics, seen)
-    )
+    venue = _venue_with_garbage(bootstrap, topics, seen, injector)
+    got = run_parent(data, req, "twap", config=DEFAULT_CONFIG, venue=venue)
     assert seen["errors"] == []
     assert json.dumps(got.to_dict()) == json.dumps(ref.to_dict())
+    return got, seen
+
+
+def test_bad_messages_are_dead_lettered_and_change_no_fill(bootstrap: str, topics: Topics) -> None:
+    req = ParentRequest("GOOG", Side.SELL, 1500, parse_clock("09:50"), parse_clock("09:53"))
+    got, seen = _twap_same_as_inprocess(bootstrap, topics, req, inject)
     assert seen["dead_letters"] == 2
     assert seen["steps"] == got.wakes + 1  # drive's first run_until to the start is a step too
     # Both bad messages, byte for byte, are on the run's dead-letter topic.
@@ -170,14 +178,6 @@ def test_dead_venue_fails_the_run_at_once(bootstrap: str, topics: Topics) -> Non
 
 
 def test_batch_halves_in_any_order_give_the_same_fills(bootstrap: str, topics: Topics) -> None:
-    data = cached(str(SAMPLE))
     req = ParentRequest("GOOG", Side.BUY, 1000, parse_clock("09:40"), parse_clock("09:42"))
-    ref = run_parent(data, req, "twap", config=DEFAULT_CONFIG)
-    seen: dict[str, Any] = {}
-    got = run_parent(
-        data, req, "twap", config=DEFAULT_CONFIG,
-        venue=_venue_with_garbage(bootstrap, topics, seen, _inject_reversed),
-    )  # fmt: skip
-    assert seen["errors"] == []
-    assert json.dumps(got.to_dict()) == json.dumps(ref.to_dict())
+    _, seen = _twap_same_as_inprocess(bootstrap, topics, req, _inject_reversed)
     assert seen["dead_letters"] == 2  # the planted ones; nothing of the reordered stream

@@ -29,6 +29,7 @@ from minihft.backtest_core import (
     Backtester,
     Wake,
     lobster_depth,
+    mid_of,
 )
 from minihft.codec import BOOK_UPDATE
 from minihft.marketdata.lobster import read_messages, read_orderbook
@@ -278,11 +279,9 @@ class Venue(Protocol):
     ) -> tuple[Wake, int]: ...
     def take_reports(self) -> tuple[Records, Records]: ...
     def take_trades(self) -> Records: ...
-    def depth(self, n: int = ..., symbol_id: int = ...) -> npt.NDArray[np.int64]: ...
     def book_update_into(
         self, symbol_id: int, ts: int, row: npt.NDArray[np.uint8]
     ) -> tuple[int, int, int, int]: ...
-    def mid(self, symbol_id: int = ...) -> float | None: ...
     @property
     def now(self) -> int: ...
 
@@ -309,11 +308,6 @@ class _BookRow:
         self.u = np.zeros(1, dtype=BOOK_UPDATE)
         self.u["symbol_id"] = symbol_id
         self.raw: npt.NDArray[np.uint8] = self.u.view(np.uint8)
-
-
-def _mid(touch: tuple[int, int, int, int]) -> float | None:
-    ask, ask_q, bid, bid_q = touch
-    return None if ask_q <= 0 or bid_q <= 0 else (float(ask) + float(bid)) / 2.0
 
 
 def _joined(parts: list[Records], dtype: np.dtype[Any]) -> Records:
@@ -384,7 +378,7 @@ def drive(
     def on_book(now: int) -> None:
         touch = bt.book_update_into(symbol_id, now, row.raw)
         if risk is not None:
-            risk.set_mid(symbol_id, _mid(touch))
+            risk.set_mid(symbol_id, mid_of(touch))
         strategy.on_book(ctx, symbol_id, row.u)
 
     bt.run_until(start_ns, Wake(0))

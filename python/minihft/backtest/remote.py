@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from minihft import codec
 from minihft.backtest import wire
-from minihft.backtest_core import REPORT_EXTRA, TRADE_PRINT, Wake
+from minihft.backtest_core import REPORT_EXTRA, TRADE_PRINT, Wake, mid_of
 from minihft.bus.base import Bus, Message
 from minihft.bus.topics import Topics
 from minihft.codec import BOOK_DEPTH, BOOK_UPDATE, CodecError
@@ -191,10 +191,8 @@ class RemoteVenue:
         return ask, ask_q, bid, bid_q
 
     def mid(self, symbol_id: int = 0) -> float | None:
-        row = self.depth(1, symbol_id)[0]
-        if row[1] <= 0 or row[3] <= 0:
-            return None
-        return (float(row[0]) + float(row[2])) / 2.0
+        ask, ask_q, bid, bid_q = self.depth(1, symbol_id)[0].tolist()
+        return mid_of((ask, ask_q, bid, bid_q))
 
     def _commit(self) -> None:
         self._replies.commit(self._uncommitted)

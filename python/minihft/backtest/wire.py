@@ -101,14 +101,6 @@ Body = SourceDepth | EndOfData | RunUntil | VenueStepped | StrategyDone
 # ---- encoding ----
 
 
-def _vector(b: flatbuffers.Builder, arr: npt.NDArray[Any]) -> int:
-    data = np.ascontiguousarray(arr).tobytes()
-    b.StartVector(arr.dtype.itemsize, len(arr), 8)
-    b.head = b.head - len(data)
-    b.Bytes[b.head : b.head + len(data)] = data
-    return int(b.EndVector())
-
-
 def _finish(b: flatbuffers.Builder, ts: int, kind: int, body: int) -> bytes:
     BM.Start(b)
     BM.AddTs(b, ts)
@@ -132,7 +124,7 @@ def encode_source_depth(
         raise ValueError(f"source depth: expected shape (events, levels, 4), got {depth.shape}")
     rows = np.ascontiguousarray(depth, dtype=np.int64).reshape(-1, 4).view(DEPTH_ROW).ravel()
     b = flatbuffers.Builder(rows.nbytes + 128)
-    vec = _vector(b, rows)
+    vec = codec.struct_vector(b, rows)
     SD.Start(b)
     SD.AddSymbolId(b, symbol_id)
     SD.AddBatchSeq(b, batch_seq)
@@ -154,7 +146,7 @@ def encode_run_until(
     seq: int, ts_limit: int, wake_mask: int, depth_levels: int, timers: list[int], *, ts: int = 0
 ) -> bytes:
     b = flatbuffers.Builder(128 + 8 * len(timers))
-    vec = _vector(b, np.asarray(timers, dtype=TIMER))
+    vec = codec.struct_vector(b, np.asarray(timers, dtype=TIMER))
     RU.Start(b)
     RU.AddSeq(b, seq)
     RU.AddTsLimit(b, ts_limit)
@@ -181,7 +173,7 @@ def encode_venue_stepped(
         raise ValueError(f"{len(reports)} reports but {len(extras)} extras")
     rows = np.ascontiguousarray(depth, dtype=np.int64).reshape(-1, 4).view(DEPTH_ROW).ravel()
     b = flatbuffers.Builder(reports.nbytes + extras.nbytes + trades.nbytes + rows.nbytes + 256)
-    offs = [_vector(b, a) for a in (reports, extras, trades, rows)]
+    offs = [codec.struct_vector(b, a) for a in (reports, extras, trades, rows)]
     VS.Start(b)
     VS.AddSeq(b, seq)
     VS.AddWhy(b, why)
@@ -208,7 +200,7 @@ def encode_strategy_done(
     _checked(extras, REPORT_EXTRA, "extras")
     text = json.dumps(summary, allow_nan=False)
     b = flatbuffers.Builder(commands.nbytes + reports.nbytes + extras.nbytes + len(text) + 256)
-    offs = [_vector(b, a) for a in (commands, reports, extras)]
+    offs = [codec.struct_vector(b, a) for a in (commands, reports, extras)]
     sid, js, err = b.CreateString(strategy_id), b.CreateString(text), b.CreateString(error)
     SDN.Start(b)
     SDN.AddStrategyId(b, sid)
