@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from confluent_kafka.admin import AdminClient
 from minihft import codec
 from minihft.backtest import wire
 from minihft.backtest.inprocess import (
@@ -61,9 +60,6 @@ def inject(
     """Publishes `events` (and their LOBSTER depth rows) onto the run's md.events; returns the
     number of batches. Work per batch, never per event."""
     key = symbol_key(symbol_id)
-    # A producer that learns a new topic's partitions between two produce() calls can send the
-    # second before the first: learn them first (the venue also re-pairs and orders by seq).
-    bus.warm([topics.md_events])
     rows = None if depth is None else lobster_depth(depth)
     batches = 0
     for start in range(0, len(events), batch_events):
@@ -137,7 +133,6 @@ class LockstepRunner:
         bus = KafkaBus(self.bootstrap, profile="latency", client_id=f"orchestrator.{run_id}")
         # One partition: a run is one symbol, and its order is the whole point.
         bus.create_topics(topics.all(), partitions=1)
-        self._await_metadata(topics)
         depth = data.depth[i0:i1]
         common = ["--run-id", run_id, "--kafka-bootstrap", self.bootstrap,
                   "--timeout-s", str(self.timeout_s)]  # fmt: skip
@@ -172,25 +167,6 @@ class LockstepRunner:
             done.commands.copy(), done.wakes, done.summary["status"], done.summary["risk"],
             schedule,
         )  # fmt: skip
-
-    def _await_metadata(self, topics: Topics) -> None:
-        # A topic the controller just created can still be unknown to the broker's metadata for
-        # a moment; a consumer subscribing then fails with UNKNOWN_TOPIC_OR_PART.
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
-        deadline = time.monotonic() + self.timeout_s
-        wanted = set(topics.all())
-        while True:
-            md = admin.list_topics(timeout=10).topics
-            ready = {
-                t for t in wanted
-                if t in md and md[t].error is None and md[t].partitions
-                and all(p.leader >= 0 for p in md[t].partitions.values())
-            }  # fmt: skip
-            if ready == wanted:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"topics not visible after creation: {sorted(wanted - ready)}")
-            time.sleep(0.05)
 
     def _await_done(
         self, results: Consumer, topics: Topics, procs: dict[str, tuple[Popen[bytes], Path]]

@@ -12,12 +12,13 @@ Choices that matter for a trading pipeline:
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka import Consumer as _KConsumer
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec  # type: ignore[attr-defined]
 
 from minihft.bus.base import Bus, Consumer, Message
 
@@ -68,6 +69,44 @@ class KafkaBus(Bus):
             except KafkaException as exc:
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise RuntimeError(f"creating topic {topic!r}: {exc}") from exc
+        self._await_leaders([t.topic for t in wanted])
+
+    def _await_leaders(self, topics: list[str], timeout_s: float = 30.0) -> None:
+        # The controller has the topic when create_topics returns, but the broker's metadata
+        # may not yet: a consumer subscribing in that moment fails with UNKNOWN_TOPIC_OR_PART.
+        deadline = time.monotonic() + timeout_s
+        while True:
+            md = self._admin.list_topics(timeout=10).topics
+            missing = [
+                t for t in topics
+                if t not in md or md[t].error is not None or not md[t].partitions
+                or any(p.leader < 0 for p in md[t].partitions.values())
+            ]  # fmt: skip
+            if not missing:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"topics without a leader {timeout_s} s after creation: {missing}"
+                )
+            time.sleep(0.05)
+        # A leader in the metadata may not host the partition's log yet; a first produce then
+        # fails, and an idempotent producer's retry of it can be dropped as a duplicate while the
+        # next message is written (seen on a freshly started broker). Answering ListOffsets
+        # proves the log is there.
+        parts = [TopicPartition(t, p) for t in topics for p in md[t].partitions]
+        while True:
+            latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+            futures = self._admin.list_offsets({tp: latest for tp in parts})
+            try:
+                for f in futures.values():
+                    f.result()
+                return
+            except KafkaException as exc:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"topics not writable {timeout_s} s after creation: {exc}"
+                    ) from exc
+            time.sleep(0.05)
 
     def delete_topics(self, topics: Sequence[str]) -> None:
         if not topics:
@@ -93,11 +132,6 @@ class KafkaBus(Bus):
             raise RuntimeError(f"{len(failures)} messages not delivered; first: {failures[0]}")
         if remaining:
             raise TimeoutError(f"{remaining} messages still queued after {timeout_s} s")
-
-    def warm(self, topics: Sequence[str], timeout_s: float = 10.0) -> None:
-        """Fetches the topics' metadata into the producer before the first publish to them."""
-        for t in topics:
-            self._producer.list_topics(t, timeout=timeout_s)
 
     def delivered(self) -> bool:
         """Non-blocking flush(): True when everything published so far is on the broker (False
