@@ -271,6 +271,12 @@ class Backtester:
             why = _WAKES[bits] = Wake(bits)
         return why, int(now)
 
+    def step(self, ts_limit: int, wake_bits: int, depth_levels: int) -> tuple[int, int]:
+        """run_until with the wake mask and reason as plain ints (Wake bits): the per-wake-up
+        call of a strategy loop, without building IntFlags on either side."""
+        out: tuple[int, int] = self._bt.run_until(ts_limit, wake_bits, depth_levels)
+        return out
+
     def take_reports(self) -> tuple[Records, Records]:
         """Reports seen so far (ts = when seen) and their REPORT_EXTRA rows."""
         if not self._bt.visible_reports():  # most wake-ups carry none: no arrays to build

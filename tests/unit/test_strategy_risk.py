@@ -142,15 +142,14 @@ def test_open_exposure_kept_in_step_with_orders() -> None:
         rc.on_reports(r)
         for sym in (0, 1):
             for side in (0, 1):
-                brute = sum(
-                    o.leaves for o in rc._orders.values() if o.symbol_id == sym and o.side == side
-                )
+                # an open order is [symbol_id, side, leaves]
+                brute = sum(o[2] for o in rc._orders.values() if o[0] == sym and o[1] == side)
                 sign = 1 if side == 0 else -1
                 assert rc._exposure(sym, side) == rc.position(sym) + sign * brute
                 ex = next(iter(rc._orders), None)
                 if ex is not None:
                     o = rc._orders[ex]
-                    less = o.leaves if (o.symbol_id, o.side) == (sym, side) else 0
+                    less = o[2] if (o[0], o[1]) == (sym, side) else 0
                     assert rc._exposure(sym, side, exclude=ex) == (
                         rc.position(sym) + sign * (brute - less)
                     )

@@ -88,9 +88,13 @@ class RemoteVenue:
     def run_until(
         self, ts_limit: int, wake: Wake = Wake.REPORT, depth_levels: int = 1
     ) -> tuple[Wake, int]:
+        why, now = self.step(ts_limit, int(wake), depth_levels)
+        return Wake(why), now
+
+    def step(self, ts_limit: int, wake_bits: int, depth_levels: int) -> tuple[int, int]:
         self._seq += 1
         req = wire.encode_run_until(
-            self._seq, ts_limit, int(wake), depth_levels, self._timers, ts=self._now
+            self._seq, ts_limit, wake_bits, depth_levels, self._timers, ts=self._now
         )
         self._timers = []
         # Sent at once (linger 0) without waiting for the broker's ack: the answer proves the
@@ -104,7 +108,7 @@ class RemoteVenue:
             self._extras.append(step.extras)
         if len(step.trades):
             self._trades.append(step.trades)
-        return Wake(step.why), step.now
+        return int(step.why), step.now
 
     def _await(self, seq: int) -> wire.VenueStepped:
         deadline = time.monotonic() + self.timeout_s

@@ -29,6 +29,10 @@ from minihft.strategy.risk import RiskChecker, RiskReject
 
 Records = npt.NDArray[Any]
 NO_TIMER = 2**63 - 1
+# Enum members as ints once: the command rows are plain tuples in ORDER_COMMAND field order.
+_SUBMIT, _CANCEL = int(CommandType.SUBMIT_ORDER), int(CommandType.CANCEL_ORDER)
+_BUY, _LIMIT, _DAY = int(Side.BUY), int(OrderType.LIMIT), int(TimeInForce.DAY)
+_POST_ONLY = int(OrderFlags.POST_ONLY)
 
 
 @dataclass(frozen=True)
@@ -85,29 +89,39 @@ class StrategyContext:
         the pre-trade risk checks reject it (reason in last_reject)."""
         if qty <= 0:
             raise ValueError(f"qty must be > 0, got {qty}")
-        if self.risk is not None:
-            why = self.risk.check(self.now_ns(), symbol_id, side, price, qty, order_type)
+        now = self.clock.now_ns()
+        risk = self.risk
+        if risk is not None:
+            why = risk.check(now, symbol_id, side, price, qty, order_type)
             if why is not None:
                 self.last_reject = why
                 self.log.debug("risk reject", extra={"fields": {"reason": why.value}})
                 return 0
         order_id = self._next_id
         self._next_id += 1
-        if self.risk is not None:
-            self.risk.record(order_id, symbol_id, side, qty)
-        flags = int(OrderFlags.POST_ONLY) if post_only else 0
-        self._add(
-            symbol_id, CommandType.SUBMIT_ORDER, order_id, price, qty, side, order_type, tif, flags
-        )
+        if risk is not None:
+            risk.record(order_id, symbol_id, side, qty)
+        row = (
+            now, order_id, price, qty, self.account, symbol_id, _SUBMIT, int(side),
+            int(order_type), int(tif), _POST_ONLY if post_only else 0, 0,
+        )  # fmt: skip
+        rows = self._commands.get(symbol_id)
+        if rows is None:
+            self._commands[symbol_id] = [row]
+        else:
+            rows.append(row)
         return order_id
 
     def cancel(self, symbol_id: int, order_id: int) -> None:
+        now = self.clock.now_ns()
         if self.risk is not None:
-            self.risk.note_cancel(self.now_ns())
-        self._add(
-            symbol_id, CommandType.CANCEL_ORDER, order_id, 0, 0, Side.BUY, OrderType.LIMIT,
-            TimeInForce.DAY, 0,
-        )  # fmt: skip
+            self.risk.note_cancel(now)
+        row = (now, order_id, 0, 0, self.account, symbol_id, _CANCEL, _BUY, _LIMIT, _DAY, 0, 0)
+        rows = self._commands.get(symbol_id)
+        if rows is None:
+            self._commands[symbol_id] = [row]
+        else:
+            rows.append(row)
 
     def replace(self, symbol_id: int, order_id: int, price: int, qty: int, side: Side) -> bool:
         """Queues a replace; False (nothing sent) when the risk checks reject it."""
