@@ -71,12 +71,14 @@ _PRICE_QTY = struct.Struct("<qq")  # DepthLevel starts with price, qty
 def book_touch(updates: npt.NDArray[Any]) -> tuple[int, int, int, int]:
     """(bid price, bid qty, ask price, ask qty) of the last BOOK_UPDATE row; an empty side is
     0, 0. What most strategies read on every book change, without building a numpy view per
-    field (about 1 us instead of 5)."""
+    field (about 0.4 us instead of 5)."""
     # `is` first: comparing a nested structured dtype field by field costs ~10 us.
     dt = updates.dtype
     if (dt is not BOOK_UPDATE and dt != BOOK_UPDATE) or updates.ndim != 1 or len(updates) == 0:
         raise TypeError(f"book_touch needs a non-empty 1-D BOOK_UPDATE array, got {updates.dtype}")
-    buf = updates.data if updates.flags.c_contiguous else np.ascontiguousarray(updates).data
+    # tobytes, not .data: a memoryview of a structured array builds its PEP 3118 format string
+    # (~1.2 us), a copy of a few 512-byte rows costs ~0.1 us.
+    buf = updates.tobytes()
     base = (len(updates) - 1) * BOOK_UPDATE.itemsize
     bid_px, bid_qty = _PRICE_QTY.unpack_from(buf, base + _BID_AT)
     ask_px, ask_qty = _PRICE_QTY.unpack_from(buf, base + _ASK_AT)
