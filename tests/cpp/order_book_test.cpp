@@ -149,5 +149,41 @@ TEST(OrderBook, DeepBooksMatchAReferenceModel) {
   ASSERT_EQ(book.order_count(), where.size());
 }
 
+// A side of a thousand levels opened in random order (most far from the touch, where the level
+// arrays shift long tails) and closed in random order; copies and moves keep the same levels.
+TEST(OrderBook, ThousandLevelsOpenAndCloseInAnyOrder) {
+  OrderBook book(16);
+  std::vector<Price> prices;
+  for (Price p = 1; p <= 1000; ++p) prices.push_back(p);
+  std::mt19937_64 rng(3);
+  std::shuffle(prices.begin(), prices.end(), rng);
+  for (Price p : prices) {
+    ASSERT_EQ(book.add(static_cast<OrderId>(p), Side::Sell, p, p, 0), ErrorCode::Ok);
+  }
+  ASSERT_EQ(book.level_count(Side::Sell), 1000u);
+  OrderBook copy(book);
+  OrderBook moved(std::move(copy));
+  for (size_t i = 0; i < 1000; ++i) {
+    ASSERT_EQ(moved.level(Side::Sell, i).price, static_cast<Price>(i + 1));
+    ASSERT_EQ(moved.level(Side::Sell, i).qty, static_cast<Qty>(i + 1));
+  }
+  std::shuffle(prices.begin(), prices.end(), rng);
+  for (size_t k = 0; k < prices.size(); ++k) {
+    ASSERT_EQ(book.reduce(static_cast<OrderId>(prices[k]), prices[k]), ErrorCode::Ok);
+    if (k % 100 == 0 && book.level_count(Side::Sell) > 0) {
+      Price prev = 0;
+      for (size_t i = 0; i < book.level_count(Side::Sell); ++i) {  // still sorted, no gaps
+        ASSERT_GT(book.level(Side::Sell, i).price, prev);
+        prev = book.level(Side::Sell, i).price;
+      }
+    }
+  }
+  EXPECT_TRUE(book.empty(Side::Sell));
+  EXPECT_EQ(book.best(Side::Sell), nullptr);
+  EXPECT_EQ(moved.level_count(Side::Sell), 1000u);             // the copy is independent
+  ASSERT_EQ(book.add(7, Side::Sell, 7, 1, 0), ErrorCode::Ok);  // an emptied side works again
+  EXPECT_EQ(book.best(Side::Sell)->price, 7);
+}
+
 }  // namespace
 }  // namespace minihft

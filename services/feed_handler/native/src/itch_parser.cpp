@@ -445,9 +445,10 @@ struct VectorSink {
 };
 
 // decode_apply's sink: book events straight into the BookBuilder, their type known at compile
-// time. With Ahead, frames 16 and 8 ahead that name an order get its table line, then the order
-// itself, requested (BookBuilder::prefetch_order): that pays when the orders are far beyond the
-// caches and costs more than it saves when they are not (see decode_apply).
+// time. With Ahead, a book event 16 frames ahead gets its book requested and, if it names an
+// order, the order's table line; 8 frames ahead the touch of the book (both sides unless the
+// frame is an add) and the order itself: that pays when books and orders are beyond the caches
+// and costs more than it saves when they are not (see decode_apply).
 template <bool Ahead>
 struct BookSink {
   static constexpr bool kAhead = Ahead;
@@ -459,12 +460,22 @@ struct BookSink {
   static bool names_order(uint8_t t) {
     return t == 'E' || t == 'C' || t == 'X' || t == 'D' || t == 'U';
   }
-  // E C X D U all carry the order reference at m + 11 and are at least 19 bytes long.
+  static bool adds(uint8_t t) { return t == 'A' || t == 'F'; }
+  // A F E C X D U all carry the locate at m + 1 and the order reference at m + 11 and are at least
+  // 19 bytes long (A and F, 36 bytes, carry their side at m + 19).
   void far(const uint8_t* m) {
-    if (names_order(m[0])) books.prefetch_order(be16(m + 1), be64(m + 11), false);
+    const uint8_t t = m[0];
+    if (adds(t) || names_order(t)) books.prefetch_book(be16(m + 1));
+    if (names_order(t)) books.prefetch_order(be16(m + 1), be64(m + 11), false);
   }
   void near(const uint8_t* m) {
-    if (names_order(m[0])) books.prefetch_order(be16(m + 1), be64(m + 11), true);
+    const uint8_t t = m[0];
+    if (adds(t)) {
+      books.prefetch_touch(be16(m + 1), m[19] == 'S' ? 1 : 0);
+    } else if (names_order(t)) {
+      books.prefetch_touch(be16(m + 1), 2);
+      books.prefetch_order(be16(m + 1), be64(m + 11), true);
+    }
   }
 };
 

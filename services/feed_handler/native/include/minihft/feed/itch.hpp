@@ -222,10 +222,11 @@ DecodeResult decode(const uint8_t* buf, size_t n, uint64_t base_offset, OnError 
 // out.events (reference records still go to out). Same books, stats and counters as decode then
 // books.apply(out.events) event by event, without writing and re-reading 64 bytes per event or
 // dispatching on its type twice. Once the books hold lookahead_from live orders (shared store),
-// frames 16 and 8 ahead that name an order have its table line and then the order prefetched.
-// Measured (profiling/reports/2026-11-25): with 124k live orders (8 MB, the 500-symbol day) that
-// made a message ~25% slower; with 1.2M (77 MB, the 3000-symbol day) ~8% faster.
-constexpr size_t kLookaheadFrom = size_t{1} << 19;
+// frames 16 ahead have their book and order table line prefetched, frames 8 ahead the touch of
+// the book and the order. Measured (profiling/reports/2026-11-25), current synthetic days: with
+// 7k live orders in 500 books (all within a core's L2) that made a message ~10% slower; with 42k
+// in 3000 books (orders alone 2.7 MB) ~20% faster. 16k orders are 1 MiB, the L2 of a core.
+constexpr size_t kLookaheadFrom = size_t{1} << 14;
 DecodeResult decode_apply(const uint8_t* buf, size_t n, uint64_t base_offset, OnError mode,
                           Output& out, Counters& c, BookBuilder& books,
                           size_t lookahead_from = kLookaheadFrom);

@@ -142,6 +142,22 @@ class BookBuilder {
     uint32_t idx = store_->ids.find(id, symbol);
     if (idx != DirectOrderIndex::kMissing) prefetch_line(&store_->orders[idx]);
   }
+  // Cache hints for a decoder that sees frames ahead; change nothing. The book of `symbol` (its
+  // object), then, once that is cached, the touch of one side (0 buy, 1 sell) or both (2).
+  void prefetch_book(SymbolId symbol) const {
+    if (symbol < books_.size()) {
+      const OrderBook* b = books_[symbol].get();
+      prefetch_line(b);
+      if (b) prefetch_line(reinterpret_cast<const char*>(b) + 64);
+    }
+  }
+  void prefetch_touch(SymbolId symbol, unsigned side) const {
+    if (symbol >= books_.size()) return;
+    if (const OrderBook* b = books_[symbol].get()) {
+      if (side != 1) b->prefetch_touch(Side::Buy);
+      if (side != 0) b->prefetch_touch(Side::Sell);
+    }
+  }
   // Orders live in the shared store (0 without one): how far beyond the caches they reach.
   size_t shared_live_orders() const { return store_ ? store_->ids.size() : 0; }
 

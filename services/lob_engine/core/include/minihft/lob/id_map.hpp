@@ -270,16 +270,24 @@ class OrderIndex {
 
 // (OrderId, owner) -> slot for the order store of OrderBook: the id itself addresses the entry.
 // A feed hands out order ids in sequence over a day (ITCH order reference numbers across all
-// symbols), so a direct table in pages of 1024 ids replaces hashing, probing and backward shifts
+// symbols), so a direct table in pages of 64 ids replaces hashing, probing and backward shifts
 // with one indexed load, and the ids of consecutive adds share a line (8 entries) instead of each
 // taking a line of its own. A page whose orders have all left is all-missing again, so it goes to a
-// spare list and is reused without a reset: memory follows the ids in use, not the highest id.
+// spare list and is reused without a reset: memory follows the ids in use, not the highest id
+// (plus a directory of 16 bytes per 64 ids up to the highest direct id). Pages are small because
+// a few orders of a day rest for hours: each keeps its page open, so on the 20M-message,
+// 3000-symbol day 42k live orders hold ~15k pages of 64 ids (7.5 MB) where pages of 1024 ids held
+// 3.3k pages (26 MB).
 // Not every stream is dense: a LOBSTER file carries one symbol's orders out of the whole market's
 // sequence (~1 % of the ids), where a page per order would waste memory and cache. So past the
-// first 1024 pages a new page is opened only while the direct part stays at least 1/16 full; other
-// ids go to a hashed OrderIndex, as do ids beyond the direct range and a second owner of an id
-// another owner holds directly. find checks the hashed part only when it is not empty: a dense feed
-// never touches it.
+// first kFreePages open pages a new page is opened only while the pages opened so far have taken
+// at least 1/16 of their ids on average, and the directory grows past 4 MiB only for ids within
+// 4x the pages opened so far (LOBSTER ids reach 2.9e8: 72 MB of directory for a few thousand
+// orders); other ids go to a hashed OrderIndex, as do ids beyond the direct range and a second
+// owner of an id another owner holds directly. (Until 2026-11-25 the
+// rule was the fill of the open pages; on a long dense day the pages kept open by resting orders
+// are sparse, so from a few million messages on most new ids were hashed, ~1.5x slower per
+// message.) find checks the hashed part only when it is not empty: a dense feed never touches it.
 class DirectOrderIndex {
  public:
   static constexpr uint32_t kMissing = UINT32_MAX;
@@ -288,7 +296,12 @@ class DirectOrderIndex {
     dir_.reserve(expected / kPageSize + 1);
   }
   DirectOrderIndex(const DirectOrderIndex& o)
-      : dir_(o.dir_), far_(o.far_), size_(o.size_), pages_(o.pages_) {
+      : dir_(o.dir_),
+        far_(o.far_),
+        size_(o.size_),
+        pages_(o.pages_),
+        opened_(o.opened_),
+        direct_inserts_(o.direct_inserts_) {
     for (Slot& d : dir_) {
       if (d.page == nullptr) continue;
       Page* p = take_page();
@@ -333,6 +346,7 @@ class DirectOrderIndex {
         e = Entry{value, owner};
         ++d->live;
         ++size_;
+        ++direct_inserts_;
         return true;
       }
       if (e.owner == owner) return false;
@@ -373,25 +387,30 @@ class DirectOrderIndex {
     far_.clear();
     size_ = 0;
     pages_ = 0;
+    opened_ = 0;
+    direct_inserts_ = 0;
   }
 
   size_t size() const { return size_; }
+  // Entries in the hashed part (sparse or out-of-range ids): 0 for a dense feed.
+  size_t hashed() const { return far_.size(); }
 
  private:
-  static constexpr unsigned kPageBits = 10;
+  static constexpr unsigned kPageBits = 6;
   static constexpr size_t kPageSize = size_t{1} << kPageBits;
   static constexpr uint64_t kPageMask = kPageSize - 1;
-  static constexpr uint64_t kMaxPages = uint64_t{1} << 20;  // direct ids < 2^30: directory <= 16 MB
-  // Up to kFreePages pages (8 MiB) are opened regardless of fill: the default synthetic day has
-  // ~7k live orders spread over ~500 pages (1.4 % full), and a hashed index there cost ~30% more
-  // time per message. Beyond that the direct part must stay 1/kMinFill full.
-  static constexpr size_t kFreePages = 1024;
+  // Direct ids < 2^30: the directory (16 bytes per page) grows with the highest id, to 256 MB.
+  static constexpr uint64_t kMaxPages = uint64_t{1} << (30 - kPageBits);
+  // Up to kFreePages open pages (8 MiB) regardless of density; beyond that a page is opened only
+  // while opened pages have taken 1/kMinFill of their ids on average.
+  static constexpr size_t kFreePages = (size_t{8} << 20) / (kPageSize * 8);
   static constexpr size_t kMinFill = 16;
-  // Pages are cut from chunks that double up to 512 pages (4 MiB): big chunks get huge pages
-  // from PoolAllocator, so lookups spread over tens of MB (the 20M-message day) do not each miss
-  // the TLB, while a small book's index stays small.
+  static constexpr uint64_t kFreeDir = uint64_t{1} << 18;  // directory slots (4 MiB) for free
+  // Pages are cut from chunks that double up to 4 MiB: big chunks get huge pages from
+  // PoolAllocator, so lookups spread over many MB (the 20M-message day) do not each miss the
+  // TLB, while a small book's index stays small.
   static constexpr size_t kFirstChunk = 8;
-  static constexpr size_t kMaxChunk = 512;
+  static constexpr size_t kMaxChunk = (size_t{4} << 20) / (kPageSize * 8);
 
   struct Entry {
     uint32_t value = kMissing;
@@ -417,6 +436,8 @@ class DirectOrderIndex {
     std::swap(far_, o.far_);
     std::swap(size_, o.size_);
     std::swap(pages_, o.pages_);
+    std::swap(opened_, o.opened_);
+    std::swap(direct_inserts_, o.direct_inserts_);
   }
 
   const Entry* entry(OrderId id) const {
@@ -430,12 +451,14 @@ class DirectOrderIndex {
   Slot* slot_for_insert(uint64_t pi) {
     if (pi < dir_.size() && dir_[pi].page) return &dir_[pi];
     if (pi >= kMaxPages) return nullptr;
-    if (pages_ >= kFreePages && (size_ - far_.size()) * kMinFill < pages_ * kPageSize) {
-      return nullptr;
+    if (pages_ >= kFreePages && direct_inserts_ * kMinFill < opened_ * kPageSize) return nullptr;
+    if (pi >= dir_.size()) {
+      if (pi >= kFreeDir && pi >= 4 * opened_) return nullptr;
+      dir_.resize(pi + 1);
     }
-    if (pi >= dir_.size()) dir_.resize(pi + 1);
     dir_[pi] = Slot{take_page(), 0};
     ++pages_;
+    ++opened_;
     return &dir_[pi];
   }
 
@@ -461,7 +484,9 @@ class DirectOrderIndex {
   size_t chunk_used_ = 0;      // pages handed out from chunks_.back()
   OrderIndex far_;
   size_t size_ = 0;
-  size_t pages_ = 0;  // slots of dir_ with a page
+  size_t pages_ = 0;             // slots of dir_ with a page
+  uint64_t opened_ = 0;          // pages ever opened (since the last clear)
+  uint64_t direct_inserts_ = 0;  // ids ever inserted in a page (since the last clear)
 };
 
 }  // namespace minihft
