@@ -183,6 +183,8 @@ def create_app(svc: Service, registry: RunRegistry, flush: Flush, token: str | N
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["probes"])
     def metrics() -> PlainTextResponse:
+        with registry.lock:
+            registry.publish_metrics()
         return PlainTextResponse(svc.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     probe_responses: dict[int | str, dict[str, Any]] = {503: {"description": "not ok"}}

@@ -70,6 +70,6 @@ def test_lockstep_replay_is_deterministic(bootstrap: str, tmp_path: Path) -> Non
     assert a["n_book_batches"] == ROWS // BATCH  # lock-step: one md.book batch per input batch
     np.testing.assert_array_equal(a["books"], b["books"])
     ka, kb = _exec_key(a["execs"]), _exec_key(b["execs"])
-    # The probe sends one order per book batch and cancels it on the ack.
+    # The probe sends one IOC order per book batch: accepted, then expired (cancelled).
     assert len(ka) == 2 * (ROWS // BATCH)
     assert ka == kb

@@ -14,7 +14,7 @@ import pytest
 from minihft import codec
 from minihft.bus import InProcBus, Topics
 from minihft.bus.base import Message
-from minihft.records import MD_EVENT, ORDER_COMMAND, CommandType, Side
+from minihft.records import MD_EVENT, ORDER_COMMAND, CommandType, ExecType, Side, TimeInForce
 from minihft.runtime import ManualClock, Service, ServiceConfig, WallClock
 from minihft.runtime.log import JsonFormatter
 from minihft.runtime.replay import BatchPublisher, paced_slices, symbol_key
@@ -146,7 +146,7 @@ def test_paced_slices_follow_venue_time() -> None:
     assert list(paced_slices(ts, None, max_events=4)) == [(0, 4, 0.0), (4, 6, 0.0)]
 
 
-def test_strategy_runner_orders_carry_hops_and_probe_cancels_on_ack() -> None:
+def test_strategy_runner_orders_carry_hops_and_probe_sends_ioc() -> None:
     bus = InProcBus()
     t = Topics.for_run("u1")
     bus.create_topics(t.all(), 1)
@@ -163,6 +163,7 @@ def test_strategy_runner_orders_carry_hops_and_probe_cancels_on_ack() -> None:
     b = codec.decode(out[0].value, codec.ORDERS)
     assert b.symbol_id == 5 and len(b.records) == 1
     assert int(b.records[0]["type"]) == int(CommandType.SUBMIT_ORDER)
+    assert int(b.records[0]["tif"]) == int(TimeInForce.IOC)  # expires at once: nothing to pull
     assert [(int(h["stage"]), int(h["point"])) for h in b.hops] == [
         (1, 1), (2, 0), (2, 1), (4, 0), (4, 1)
     ]  # fmt: skip
@@ -173,10 +174,13 @@ def test_strategy_runner_orders_carry_hops_and_probe_cancels_on_ack() -> None:
     rep["type"] = 1  # OrderAccepted
     value = codec.encode(codec.EXEC_REPORTS, rep, symbol_id=5, batch_seq=0)
     runner.handle(Message(t.exec_reports, 0, 0, b"5", value, 0))
-    out = bus.subscribe([t.orders], "o2").poll()
-    cancel = codec.decode(out[-1].value, codec.ORDERS).records
-    assert cancel["type"].tolist() == [int(CommandType.CANCEL_ORDER)]
-    assert cancel["order_id"].tolist() == [oid]
+    assert runner.registry.runs["main"].open == {oid: 5}  # acked, open until it expires
+    rep = rep[:1].copy()
+    rep["type"] = int(ExecType.ORDER_CANCELLED)  # the IOC's expiry
+    value = codec.encode(codec.EXEC_REPORTS, rep, symbol_id=5, batch_seq=1)
+    runner.handle(Message(t.exec_reports, 0, 1, b"5", value, 0))
+    assert runner.registry.runs["main"].open == {}
+    assert bus.subscribe([t.orders], "o2").poll()[1:] == []  # the submit only, no cancel
 
 
 def test_strategy_context_rejects_bad_qty() -> None:
