@@ -80,13 +80,13 @@ class Runner:
         if recv is None:  # driven directly (tests), not from Service.consume
             recv = self.svc.clock.now_ns()
         if msg.topic == self.topics.md_book:
-            batch = codec.decode(msg.value, codec.MD_BOOK)
+            batch = self.svc.decode(msg, codec.MD_BOOK)
             self.books.inc(len(batch.records))
             with self.registry.lock:
                 self.registry.on_book(batch.symbol_id, batch.records)
                 self._send(batch, recv)
         elif msg.topic == self.topics.exec_reports:
-            batch = codec.decode(msg.value, codec.EXEC_REPORTS)
+            batch = self.svc.decode(msg, codec.EXEC_REPORTS)
             ours = batch.records[batch.records["account"] == self.account]
             if len(ours) == 0:
                 return

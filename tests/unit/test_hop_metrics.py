@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from minihft import codec
 from minihft.bus.base import Message
 from minihft.bus.inproc import InProcBus
@@ -150,3 +151,38 @@ def test_service_consume_records_hops_of_every_fresh_message() -> None:
     assert sample(sm, H + "_count", hop="feed_handler>strategy_runner") == 3
     assert math.isclose(sample(sm, H + "_sum", hop="end_to_end"), 3 * 5e-6)
     assert sample(sm, G, topic="md.events") == 1
+
+
+def test_handler_gets_the_batch_the_loop_decoded_and_a_wrong_schema_still_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bus = InProcBus()
+    svc = Service("strategy_runner", ServiceConfig(), bus=bus, clock=ManualClock(0))
+    bus.create_topics(["md.events", "dead.letter"], 1)
+    ev = np.zeros(3, MD_EVENT)
+    ev["order_id"] = [7, 8, 9]
+    bus.publish("md.events", codec.encode(codec.MD_EVENTS, ev, symbol_id=1, batch_seq=0), b"1")
+    orders = np.zeros(1, codec.ORDERS.dtype)
+    bus.publish("md.events", codec.encode(codec.ORDERS, orders, symbol_id=1, batch_seq=0), b"1")
+    decodes: list[bytes] = []
+    real = codec.decode
+
+    def counting(buf: bytes, expected: codec.BatchSchema | None = None) -> codec.Batch:
+        decodes.append(bytes(buf[4:8]))
+        return real(buf, expected)
+
+    monkeypatch.setattr(codec, "decode", counting)
+    seen: list[list[int]] = []
+
+    def handle(m: Message) -> None:
+        try:
+            seen.append(svc.decode(m, codec.MD_EVENTS).records["order_id"].tolist())
+        finally:
+            if m.offset == 1:
+                svc.stop()
+
+    assert svc.consume(bus.subscribe(["md.events"], "g"), handle) == 0
+    assert seen == [[7, 8, 9]]
+    # Once per message by the loop; the ORDERS batch again, by decode() refusing it.
+    assert decodes == [b"MDEV", b"MCMD", b"MCMD"]
+    assert len(bus.subscribe(["dead.letter"], "d").poll()) == 1

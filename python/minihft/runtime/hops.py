@@ -61,16 +61,17 @@ class HopObserver:
             c = self._gaps[topic] = self.metrics.batch_seq_gaps.labels(topic)
         return c
 
-    def observe(self, msg: Message, now_ns: int | None = None) -> None:
-        """Records one consumed message; anything that is not a hot batch is ignored (the
-        handler decides what to do with it)."""
+    def observe(self, msg: Message, now_ns: int | None = None) -> codec.Batch | None:
+        """Records one consumed message and returns its decoded batch; anything that is not a
+        hot batch is ignored (None: the handler decides what to do with it)."""
         try:
             if codec.identifier(msg.value) not in codec.BATCH_SCHEMAS:
-                return
+                return None
             batch = codec.decode(msg.value)
         except codec.CodecError:
-            return
+            return None
         self.observe_batch(msg.topic, batch, now_ns)
+        return batch
 
     def observe_batch(self, topic: str, batch: codec.Batch, now_ns: int | None = None) -> None:
         now = self.clock.now_ns() if now_ns is None else now_ns

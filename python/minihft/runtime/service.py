@@ -19,6 +19,7 @@ from types import FrameType
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
+from minihft import codec
 from minihft.bus.base import Bus, Consumer, Message
 from minihft.bus.inproc import InProcBus
 from minihft.bus.kafka import KafkaBus, Profile, _KafkaConsumer
@@ -67,6 +68,16 @@ class Service:
         # Clock reading when the bus handed over the batch being handled (None outside consume):
         # a handler's receive stamp, so hop metrics and decoding do not count as transport.
         self.received_ns: int | None = None
+        # The message being handled and its batch as the hop observer decoded it (decode()).
+        self._decoded: tuple[Message, codec.Batch] | None = None
+
+    def decode(self, msg: Message, expected: codec.BatchSchema) -> codec.Batch:
+        """codec.decode(msg.value, expected), without decoding again the message the consume
+        loop already decoded for its hop metrics; raises CodecError the same way."""
+        d = self._decoded
+        if d is not None and d[0] is msg and d[1].schema is expected:
+            return d[1]
+        return codec.decode(msg.value, expected)
 
     # ---- lifecycle -------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -222,13 +233,14 @@ class Service:
                 continue
             self.received_ns = self.clock.now_ns()
             for m in self.fresh(msgs):
-                self.hops.observe(m, self.received_ns)
+                batch = self.hops.observe(m, self.received_ns)
+                self._decoded = None if batch is None else (m, batch)
                 try:
                     handle(m)
                 except CodecError as exc:
                     self.dead_letter(m, "malformed", str(exc))
                 pending.append(m)
-            self.received_ns = None
+            self.received_ns = self._decoded = None
             if on_idle is not None:
                 on_idle()
             now = time.monotonic()
