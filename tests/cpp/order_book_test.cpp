@@ -149,8 +149,8 @@ TEST(OrderBook, DeepBooksMatchAReferenceModel) {
   ASSERT_EQ(book.order_count(), where.size());
 }
 
-// A side of a thousand levels opened in random order (most far from the touch, where the level
-// arrays shift long tails) and closed in random order; copies and moves keep the same levels.
+// A side of a thousand levels opened in random order (most far from the touch, where the sorted
+// side shifts long tails) and closed in random order; copies and moves keep the same levels.
 TEST(OrderBook, ThousandLevelsOpenAndCloseInAnyOrder) {
   OrderBook book(16);
   std::vector<Price> prices;

@@ -270,24 +270,21 @@ class OrderIndex {
 
 // (OrderId, owner) -> slot for the order store of OrderBook: the id itself addresses the entry.
 // A feed hands out order ids in sequence over a day (ITCH order reference numbers across all
-// symbols), so a direct table in pages of 64 ids replaces hashing, probing and backward shifts
+// symbols), so a direct table in pages of 1024 ids replaces hashing, probing and backward shifts
 // with one indexed load, and the ids of consecutive adds share a line (8 entries) instead of each
 // taking a line of its own. A page whose orders have all left is all-missing again, so it goes to a
-// spare list and is reused without a reset: memory follows the ids in use, not the highest id
-// (plus a directory of 16 bytes per 64 ids up to the highest direct id). Pages are small because
-// a few orders of a day rest for hours: each keeps its page open, so on the 20M-message,
-// 3000-symbol day 42k live orders hold ~15k pages of 64 ids (7.5 MB) where pages of 1024 ids held
-// 3.3k pages (26 MB).
+// spare list and is reused without a reset: memory follows the ids in use, not the highest id.
 // Not every stream is dense: a LOBSTER file carries one symbol's orders out of the whole market's
 // sequence (~1 % of the ids), where a page per order would waste memory and cache. So past the
-// first kFreePages open pages a new page is opened only while the pages opened so far have taken
-// at least 1/16 of their ids on average, and the directory grows past 4 MiB only for ids within
-// 4x the pages opened so far (LOBSTER ids reach 2.9e8: 72 MB of directory for a few thousand
-// orders); other ids go to a hashed OrderIndex, as do ids beyond the direct range and a second
-// owner of an id another owner holds directly. (Until 2026-11-25 the
-// rule was the fill of the open pages; on a long dense day the pages kept open by resting orders
-// are sparse, so from a few million messages on most new ids were hashed, ~1.5x slower per
-// message.) find checks the hashed part only when it is not empty: a dense feed never touches it.
+// first 1024 open pages a new page is opened only while the pages opened so far have taken at
+// least 1/16 of their ids on average; other ids go to a hashed OrderIndex, as do ids beyond the
+// direct range and a second owner of an id another owner holds directly. (Until 2026-11-25 the
+// rule was the fill of the open pages. On a long dense day a few orders rest for hours, each
+// keeping its page open, so the open pages are sparse even though every id passed through them:
+// on the 20M-message, 3000-symbol day 42k live orders held 3.3k pages, and from ~1M messages on
+// most new ids were hashed, 70 % of lookups, ~1.5x the time per message. Pages of 64 ids, 4x less
+// memory there, ran no faster and need a 16x larger directory: 72 MB for LOBSTER's ids up to
+// 2.9e8.) find checks the hashed part only when it is not empty: a dense feed never touches it.
 class DirectOrderIndex {
  public:
   static constexpr uint32_t kMissing = UINT32_MAX;
@@ -396,21 +393,21 @@ class DirectOrderIndex {
   size_t hashed() const { return far_.size(); }
 
  private:
-  static constexpr unsigned kPageBits = 6;
+  static constexpr unsigned kPageBits = 10;
   static constexpr size_t kPageSize = size_t{1} << kPageBits;
   static constexpr uint64_t kPageMask = kPageSize - 1;
-  // Direct ids < 2^30: the directory (16 bytes per page) grows with the highest id, to 256 MB.
-  static constexpr uint64_t kMaxPages = uint64_t{1} << (30 - kPageBits);
-  // Up to kFreePages open pages (8 MiB) regardless of density; beyond that a page is opened only
-  // while opened pages have taken 1/kMinFill of their ids on average.
-  static constexpr size_t kFreePages = (size_t{8} << 20) / (kPageSize * 8);
+  static constexpr uint64_t kMaxPages = uint64_t{1} << 20;  // direct ids < 2^30: directory <= 16 MB
+  // Up to kFreePages open pages (8 MiB) regardless of density: the default synthetic day has ~7k
+  // live orders spread over ~500 pages (1.4 % full), and a hashed index there cost ~30% more time
+  // per message. Beyond that a page is opened only while opened pages have taken 1/kMinFill of
+  // their ids on average.
+  static constexpr size_t kFreePages = 1024;
   static constexpr size_t kMinFill = 16;
-  static constexpr uint64_t kFreeDir = uint64_t{1} << 18;  // directory slots (4 MiB) for free
-  // Pages are cut from chunks that double up to 4 MiB: big chunks get huge pages from
-  // PoolAllocator, so lookups spread over many MB (the 20M-message day) do not each miss the
-  // TLB, while a small book's index stays small.
+  // Pages are cut from chunks that double up to 512 pages (4 MiB): big chunks get huge pages
+  // from PoolAllocator, so lookups spread over tens of MB (the 20M-message day) do not each miss
+  // the TLB, while a small book's index stays small.
   static constexpr size_t kFirstChunk = 8;
-  static constexpr size_t kMaxChunk = (size_t{4} << 20) / (kPageSize * 8);
+  static constexpr size_t kMaxChunk = 512;
 
   struct Entry {
     uint32_t value = kMissing;
@@ -452,10 +449,7 @@ class DirectOrderIndex {
     if (pi < dir_.size() && dir_[pi].page) return &dir_[pi];
     if (pi >= kMaxPages) return nullptr;
     if (pages_ >= kFreePages && direct_inserts_ * kMinFill < opened_ * kPageSize) return nullptr;
-    if (pi >= dir_.size()) {
-      if (pi >= kFreeDir && pi >= 4 * opened_) return nullptr;
-      dir_.resize(pi + 1);
-    }
+    if (pi >= dir_.size()) dir_.resize(pi + 1);
     dir_[pi] = Slot{take_page(), 0};
     ++pages_;
     ++opened_;

@@ -2,15 +2,14 @@
 //
 // Storage is index-based so nothing on the hot path allocates once pools have grown:
 //  - orders live in a pool, linked into their level's FIFO by prev/next indices;
-//  - each side keeps its levels in two parallel arrays sorted so the best price is at the back:
-//    the keys alone (8 bytes each, so the keys near the touch that a search reads are one or two
-//    lines) and the level data at the same positions. Activity clusters at the touch, so inserting
-//    or erasing a level moves only the few entries between it and the back. An order finds its
-//    level by price. (Until 2026-11-25 levels lived in a pool of their own, the sides holding
-//    indices into it: with thousands of small books that pool, its free list and the sides were
-//    three cold places per event instead of one. A price -> level hash map was tried for adds too:
-//    fewer instructions on deep books, but on the default synthetic day, where most adds open a
-//    level, its inserts and erases cost ~8% more than they saved.)
+//  - levels live in a pool with stable indices; each side keeps a vector of (price, level index)
+//    sorted so the best price is at the back. Activity clusters at the touch, so inserting or
+//    erasing a level moves only the few entries between it and the back. (A price -> level hash map
+//    was tried for adds, 2026-11-25: fewer instructions on deep books, but on the default synthetic
+//    day, where most adds open a level, its inserts and erases cost ~8% more than they saved.
+//    Levels kept in the sorted sides themselves, found by price, were tried the same day: the
+//    same speed on the 3000-symbol day once the book and touch are prefetched, but ~8% more
+//    instructions on the default day and a search per cancel on deep LOBSTER books.)
 // The book is pure state: the venue book builder and the matching engine both drive it.
 //
 // Orders and the id index live in a Store. A book made with `OrderBook(expected)` owns its store;
@@ -22,9 +21,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <memory>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -33,69 +30,8 @@
 
 namespace minihft {
 
-namespace detail {
-
-// A sorted side's storage (trivially copyable T) whose inserts and erases happen near the back.
-// std::vector::insert/erase move the tail with a libc memmove call whose size dispatch
-// mispredicts about once per call (measured 2026-11-25: ~1M mispredicts on the 2M-message day).
-// Here W elements of slack stay allocated past the end, so a tail of up to W elements moves as a
-// fixed-size block the compiler turns into a few vector loads and stores, without branches;
-// longer tails (deep inserts) take memmove.
-template <typename T, size_t W>
-class TouchArray {
-  static_assert(std::is_trivially_copyable_v<T>);
-
- public:
-  TouchArray(size_t n, const T& v) { assign(n, v); }
-
-  size_t size() const { return n_; }
-  const T* data() const { return buf_.data(); }
-  T& operator[](size_t i) { return buf_[i]; }
-  const T& operator[](size_t i) const { return buf_[i]; }
-  const T& back() const { return buf_[n_ - 1]; }
-
-  void assign(size_t n, const T& v) {
-    buf_.assign(std::max(buf_.size(), n + W + 1), v);
-    n_ = n;
-  }
-  void clear() noexcept { n_ = 0; }
-
-  // Inserts v before position pos (<= size()); returns the new element.
-  T& insert(size_t pos, const T& v) {
-    if (n_ + W + 1 > buf_.size()) buf_.resize(2 * buf_.size());
-    T* p = buf_.data() + pos;
-    if (n_ - pos <= W) {
-      T tmp[W];  // reads and writes stay inside the slack: pos + W <= n_ + W < buf_.size()
-      std::memcpy(tmp, p, sizeof(tmp));
-      std::memcpy(p + 1, tmp, sizeof(tmp));
-    } else {
-      std::memmove(p + 1, p, (n_ - pos) * sizeof(T));
-    }
-    *p = v;
-    ++n_;
-    return *p;
-  }
-
-  void erase(size_t pos) {
-    T* p = buf_.data() + pos;
-    if (n_ - pos - 1 <= W) {
-      T tmp[W];
-      std::memcpy(tmp, p + 1, sizeof(tmp));
-      std::memcpy(p, tmp, sizeof(tmp));
-    } else {
-      std::memmove(p, p + 1, (n_ - pos - 1) * sizeof(T));
-    }
-    --n_;
-  }
-
- private:
-  std::vector<T> buf_;  // size() = capacity; [n_, size) is slack
-  size_t n_ = 0;
-};
-
-}  // namespace detail
-
-// Cache-line aligned: the members an event reads are two lines, not three.
+// Cache-line aligned: the members an event reads are two lines, not three (thousands of books:
+// each is a cache miss a decoder prefetches ahead, see BookBuilder::prefetch_book).
 class alignas(64) OrderBook {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
@@ -110,6 +46,7 @@ class alignas(64) OrderBook {
     uint64_t tag;   // owner data for the caller (account, flags); the book never reads it
     uint32_t prev;  // towards the head (older)
     uint32_t next;  // towards the tail (newer)
+    uint32_t level;
     Side side;
   };
 
@@ -141,8 +78,9 @@ class alignas(64) OrderBook {
       : own_(o.s_ ? std::make_unique<Store>(*o.s_) : nullptr),
         s_(own_.get()),
         owner_(o.owner_),
-        keys_{o.keys_[0], o.keys_[1]},
-        levels_{o.levels_[0], o.levels_[1]},
+        levels_(o.levels_),
+        free_levels_(o.free_levels_),
+        sides_{o.sides_[0], o.sides_[1]},
         live_orders_(o.live_orders_) {}
   OrderBook& operator=(const OrderBook& o) {
     if (this != &o) *this = OrderBook(o);
@@ -152,23 +90,23 @@ class alignas(64) OrderBook {
       : own_(std::move(o.own_)),
         s_(std::exchange(o.s_, nullptr)),
         owner_(o.owner_),
-        keys_{std::move(o.keys_[0]), std::move(o.keys_[1])},
-        levels_{std::move(o.levels_[0]), std::move(o.levels_[1])},
-        live_orders_(std::exchange(o.live_orders_, 0)) {
-    o.drop_sides();
-  }
+        levels_(std::move(o.levels_)),
+        free_levels_(std::move(o.free_levels_)),
+        sides_{std::move(o.sides_[0]), std::move(o.sides_[1])},
+        live_orders_(std::exchange(o.live_orders_, 0)) {}
   OrderBook& operator=(OrderBook&& o) noexcept {
     if (this == &o) return *this;
     if (!own_) release_orders();
     own_ = std::move(o.own_);
     s_ = std::exchange(o.s_, nullptr);
     owner_ = o.owner_;
-    for (size_t i = 0; i < 2; ++i) {
-      keys_[i] = std::move(o.keys_[i]);
-      levels_[i] = std::move(o.levels_[i]);
-    }
+    levels_ = std::move(o.levels_);
+    free_levels_ = std::move(o.free_levels_);
+    sides_[0] = std::move(o.sides_[0]);
+    sides_[1] = std::move(o.sides_[1]);
     live_orders_ = std::exchange(o.live_orders_, 0);
-    o.drop_sides();
+    o.sides_[0].clear();
+    o.sides_[1].clear();
     return *this;
   }
   ~OrderBook() {
@@ -186,8 +124,9 @@ class alignas(64) OrderBook {
       return ErrorCode::DuplicateOrderId;
     }
     Order& o = s_->orders[idx];
-    o = Order{id, price, qty, ts, tag, kNone, kNone, side};
-    link_back(find_or_create_level(side, price), o, idx);
+    o = Order{id, price, qty, ts, tag, kNone, kNone, kNone, side};
+    uint32_t lvl = find_or_create_level(side, price);
+    link_back(lvl, idx);
     ++live_orders_;
     return ErrorCode::Ok;
   }
@@ -208,7 +147,7 @@ class alignas(64) OrderBook {
       return ErrorCode::Ok;
     }
     o.qty -= by;
-    level_of(o).qty -= by;
+    levels_[o.level].qty -= by;
     return ErrorCode::Ok;
   }
 
@@ -242,7 +181,10 @@ class alignas(64) OrderBook {
     } else {
       release_orders();
     }
-    reset_sides();
+    levels_.clear();
+    free_levels_.clear();
+    sides_[0].assign(kWalk, kSentinel);
+    sides_[1].assign(kWalk, kSentinel);
     live_orders_ = 0;
   }
 
@@ -255,12 +197,13 @@ class alignas(64) OrderBook {
     return idx == DirectOrderIndex::kMissing ? kNone : idx;
   }
   const Order& order_at(uint32_t idx) const { return s_->orders[idx]; }
+  const Level& level_at(uint32_t idx) const { return levels_[idx]; }
 
-  bool empty(Side side) const { return levels_[index(side)].size() == 0; }
-  // Best level of a side, or nullptr when that side is empty. Valid until the book changes.
+  bool empty(Side side) const { return sides_[index(side)].size() == kWalk; }
+  // Best level of a side, or nullptr when that side is empty.
   const Level* best(Side side) const {
-    const auto& v = levels_[index(side)];
-    return v.size() == 0 ? nullptr : &v.back();
+    const auto& v = sides_[index(side)];
+    return v.size() == kWalk ? nullptr : &levels_[v.back().level];
   }
   // Oldest order at the best price of a side: the next one to trade.
   uint32_t front(Side side) const {
@@ -268,36 +211,32 @@ class alignas(64) OrderBook {
     return l ? l->head : kNone;
   }
 
-  size_t level_count(Side side) const { return levels_[index(side)].size(); }
+  size_t level_count(Side side) const { return sides_[index(side)].size() - kWalk; }
   size_t order_count() const { return live_orders_; }
 
-  // Level `i` (0 = best) of a side; i must be < level_count(side). Valid until the book changes.
+  // Level `i` (0 = best) of a side; i must be < level_count(side).
   const Level& level(Side side, size_t i) const {
-    const auto& v = levels_[index(side)];
-    return v[v.size() - 1 - i];
+    const auto& v = sides_[index(side)];
+    return levels_[v[v.size() - 1 - i].level];
   }
 
   // Writes up to n best levels of a side into out; returns how many were written.
   size_t depth(Side side, size_t n, DepthLevel* out) const {
-    const auto& v = levels_[index(side)];
-    size_t m = std::min(n, v.size());
+    const auto& v = sides_[index(side)];
+    size_t m = std::min(n, v.size() - kWalk);
     for (size_t i = 0; i < m; ++i) {
-      const Level& l = v[v.size() - 1 - i];
+      const Level& l = levels_[v[v.size() - 1 - i].level];
       out[i] = DepthLevel{l.price, l.qty, l.count, 0};
     }
     return m;
   }
 
   // Cache hint, changes nothing: requests the lines an add or a drop at the touch of a side reads
-  // (the last kWalk keys of its sorted side and the levels nearest the touch).
+  // (the last kWalk keys of its sorted side).
   void prefetch_touch(Side side) const {
-    const Price* k = keys_[index(side)].data() + keys_[index(side)].size();
-    prefetch_line(k - 1);
-    prefetch_line(k - kWalk);
-    const Levels& l = levels_[index(side)];
-    const size_t n = l.size();
-    prefetch_line(l.data() + (n > 0 ? n - 1 : 0));
-    prefetch_line(l.data() + (n > 2 ? n - 3 : 0));
+    const LevelRef* end = sides_[index(side)].data() + sides_[index(side)].size();
+    prefetch_line(end - 1);
+    prefetch_line(end - kWalk);
   }
 
   // Visits the orders of a level from head (oldest) to tail.
@@ -308,13 +247,13 @@ class alignas(64) OrderBook {
   }
 
  private:
-  // A side's keys: prices, for asks negated, so "best" is always the largest key. Each side
-  // starts with kWalk sentinel keys, below any real key; its levels have none, so the level of
-  // key position pos is at pos - kWalk.
+  struct LevelRef {
+    Price key;  // price for asks negated, so "best" is always the largest key
+    uint32_t level;
+  };
+
   static constexpr size_t kWalk = 8;  // levels from the touch counted without a search
-  static constexpr Price kSentinel = INT64_MIN;
-  using Keys = detail::TouchArray<Price, 8>;
-  using Levels = detail::TouchArray<Level, 4>;
+  static constexpr LevelRef kSentinel{INT64_MIN, kNone};  // front padding of a side
 
   static constexpr size_t index(Side s) { return static_cast<size_t>(s); }
   static Price key_of(Side s, Price p) { return s == Side::Buy ? p : -p; }
@@ -330,26 +269,12 @@ class alignas(64) OrderBook {
     return static_cast<uint32_t>(s_->orders.size() - 1);
   }
 
-  // A moved-from book keeps no levels (and no sentinels): it is only destroyed or assigned to.
-  void drop_sides() noexcept {
-    for (size_t i = 0; i < 2; ++i) {
-      keys_[i].clear();
-      levels_[i].clear();
-    }
-  }
-  void reset_sides() {
-    for (size_t i = 0; i < 2; ++i) {
-      keys_[i].assign(kWalk, kSentinel);
-      levels_[i].assign(0, Level{});
-    }
-  }
-
   // Gives this book's orders back to a shared store (clear, destruction).
   void release_orders() {
     if (s_ == nullptr) return;
-    for (const auto& side : levels_) {
-      for (size_t j = 0; j < side.size(); ++j) {
-        for (uint32_t i = side[j].head; i != kNone;) {
+    for (const auto& side : sides_) {
+      for (size_t j = kWalk; j < side.size(); ++j) {
+        for (uint32_t i = levels_[side[j].level].head; i != kNone;) {
           const Order& o = s_->orders[i];
           s_->ids.erase(o.id, owner_);
           s_->free_orders.push_back(i);
@@ -366,41 +291,56 @@ class alignas(64) OrderBook {
   // last kWalk keys are counted without branches (a side always has kWalk sentinels in front,
   // keys below any real one, so even a small book has kWalk entries to count), and deeper
   // positions use a binary search whose steps are conditional moves; the result is the same.
-  static size_t lower_pos(const Keys& v, Price k) {
-    const Price* d = v.data();
+  static size_t lower_pos(const std::vector<LevelRef>& v, Price k) {
+    const LevelRef* d = v.data();
     const size_t n = v.size();
     size_t above = 0;  // entries among the last kWalk with key >= k
-    for (size_t j = n - kWalk; j < n; ++j) above += d[j] >= k;
+    for (size_t j = n - kWalk; j < n; ++j) above += d[j].key >= k;
     if (above < kWalk) return n - above;
     // Every one of the last kWalk keys is >= k: search [0, n - kWalk] without branches.
-    const Price* base = d;
+    const LevelRef* base = d;
     size_t len = n - kWalk + 1;
     while (len > 1) {
       const size_t half = len / 2;
-      base += static_cast<size_t>(base[half - 1] < k) * half;  // no branch to mispredict
+      base += static_cast<size_t>(base[half - 1].key < k) * half;  // no branch to mispredict
       len -= half;
     }
-    return static_cast<size_t>(base - d) + (*base < k ? 1 : 0);
+    return static_cast<size_t>(base - d) + (base->key < k ? 1 : 0);
   }
 
-  // Position of a live order's level in its side.
-  size_t level_pos(const Order& o) const {
-    return lower_pos(keys_[index(o.side)], key_of(o.side, o.price));
-  }
-  Level& level_of(const Order& o) { return levels_[index(o.side)][level_pos(o) - kWalk]; }
-
-  // The level at `price`, inserted in its side if there is none.
-  Level& find_or_create_level(Side side, Price price) {
+  // Most adds join a level that exists, often several levels behind the touch: the key map finds
+  // it in one probe where the sorted side would be walked or bisected. Only a new level is
+  // placed in the sorted side.
+  uint32_t find_or_create_level(Side side, Price price) {
     const Price k = key_of(side, price);
-    auto& keys = keys_[index(side)];
-    auto& levels = levels_[index(side)];
-    const size_t pos = lower_pos(keys, k);
-    if (pos < keys.size() && keys[pos] == k) return levels[pos - kWalk];
-    keys.insert(pos, k);
-    return levels.insert(pos - kWalk, Level{price, 0, 0, kNone, kNone});
+    auto& v = sides_[index(side)];
+    size_t pos = lower_pos(v, k);
+    if (pos < v.size() && v[pos].key == k) return v[pos].level;
+    uint32_t lvl;
+    if (!free_levels_.empty()) {
+      lvl = free_levels_.back();
+      free_levels_.pop_back();
+    } else {
+      levels_.emplace_back();
+      lvl = static_cast<uint32_t>(levels_.size() - 1);
+    }
+    levels_[lvl] = Level{price, 0, 0, kNone, kNone};
+    v.insert(v.begin() + static_cast<std::ptrdiff_t>(pos), LevelRef{k, lvl});
+    return lvl;
   }
 
-  void link_back(Level& l, Order& o, uint32_t idx) {
+  void drop_level(Side side, uint32_t lvl) {
+    auto& v = sides_[index(side)];
+    Price k = key_of(side, levels_[lvl].price);
+    size_t pos = lower_pos(v, k);
+    v.erase(v.begin() + static_cast<std::ptrdiff_t>(pos));
+    free_levels_.push_back(lvl);
+  }
+
+  void link_back(uint32_t lvl, uint32_t idx) {
+    Level& l = levels_[lvl];
+    Order& o = s_->orders[idx];
+    o.level = lvl;
     o.prev = l.tail;
     o.next = kNone;
     if (l.tail != kNone) {
@@ -416,9 +356,7 @@ class alignas(64) OrderBook {
   void erase_at(uint32_t idx) {
     auto& orders = s_->orders;
     Order& o = orders[idx];
-    const size_t pos = level_pos(o);
-    auto& levels = levels_[index(o.side)];
-    Level& l = levels[pos - kWalk];
+    Level& l = levels_[o.level];
     if (o.prev != kNone) {
       orders[o.prev].next = o.next;
     } else {
@@ -430,11 +368,8 @@ class alignas(64) OrderBook {
       l.tail = o.prev;
     }
     l.qty -= o.qty;
-    if (--l.count == 0) {
-      auto& keys = keys_[index(o.side)];
-      keys.erase(pos);
-      levels.erase(pos - kWalk);
-    }
+    --l.count;
+    if (l.count == 0) drop_level(o.side, o.level);
     s_->ids.erase(o.id, owner_);
     s_->free_orders.push_back(idx);
     --live_orders_;
@@ -443,9 +378,10 @@ class alignas(64) OrderBook {
   std::unique_ptr<Store> own_;  // null when the store is shared
   Store* s_ = nullptr;          // null only in a moved-from book
   uint32_t owner_ = 0;
-  // Per side (index(side)): sorted keys (kWalk sentinels first) and their levels.
-  Keys keys_[2] = {Keys(kWalk, kSentinel), Keys(kWalk, kSentinel)};
-  Levels levels_[2] = {Levels(0, Level{}), Levels(0, Level{})};
+  std::vector<Level> levels_;
+  std::vector<uint32_t> free_levels_;
+  std::vector<LevelRef> sides_[2] = {std::vector<LevelRef>(kWalk, kSentinel),
+                                     std::vector<LevelRef>(kWalk, kSentinel)};
   size_t live_orders_ = 0;
 };
 
