@@ -277,6 +277,14 @@ class Backtester:
         out: tuple[int, int] = self._bt.run_until(ts_limit, wake_bits, depth_levels)
         return out
 
+    def take_report_bytes(self) -> tuple[bytes | bytearray, bytes | bytearray]:
+        """take_reports() as the raw EXEC_REPORT and REPORT_EXTRA bytes (empty when none): for
+        a loop that views the reports once and keeps the rest as bytes until the end."""
+        if not self._bt.visible_reports():
+            return b"", b""
+        r, x = self._bt.take_reports()
+        return r, x
+
     def take_reports(self) -> tuple[Records, Records]:
         """Reports seen so far (ts = when seen) and their REPORT_EXTRA rows."""
         if not self._bt.visible_reports():  # most wake-ups carry none: no arrays to build

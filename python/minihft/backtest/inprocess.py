@@ -275,7 +275,7 @@ class Venue(Protocol):
     def send_rows(self, rows: list[tuple[int, ...]]) -> None: ...
     def set_timer(self, ts: int) -> None: ...
     def step(self, ts_limit: int, wake_bits: int, depth_levels: int) -> tuple[int, int]: ...
-    def take_reports(self) -> tuple[Records, Records]: ...
+    def take_report_bytes(self) -> tuple[bytes | bytearray, bytes | bytearray]: ...
     def take_trades(self) -> Records: ...
     def book_update_into(
         self, symbol_id: int, ts: int, row: npt.NDArray[np.uint8]
@@ -308,19 +308,15 @@ class _BookRow:
         self.raw: npt.NDArray[np.uint8] = self.u.view(np.uint8)
 
 
-def _joined(parts: list[Records], dtype: np.dtype[Any]) -> Records:
-    # np.concatenate re-checks every structured part's fields in Python (it was a third of a
-    # strategy run's time with thousands of small report arrays); bytes join in C.
-    if not parts:
-        return np.zeros(0, dtype=dtype)
-    return np.frombuffer(bytearray(b"".join(p.tobytes() for p in parts)), dtype=dtype)
+def _joined(parts: list[bytes | bytearray], dtype: np.dtype[Any]) -> Records:
+    # Kept as bytes and joined in C once: np.concatenate re-checks every structured part's
+    # fields in Python (it was a third of a strategy run's time with thousands of small parts).
+    return np.frombuffer(bytearray(b"".join(parts)), dtype=dtype)
 
 
 _WAKE_REPORT, _WAKE_BOOK, _WAKE_TRADE, _WAKE_TIMER, _WAKE_END = (
     int(Wake.REPORT), int(Wake.BOOK), int(Wake.TRADE), int(Wake.TIMER), int(Wake.END),
 )  # fmt: skip
-_NO_REPORTS = np.zeros(0, EXEC_REPORT)
-_NO_EXTRAS = np.zeros(0, REPORT_EXTRA)
 _NO_TRADES = np.zeros(0, TRADE_PRINT)
 
 
@@ -337,8 +333,8 @@ def drive(
     Returns (reports, report extras, commands sent, wakes)."""
     clock = ManualClock(start_ns)
     ctx = StrategyContext(clock, _LOG, account=1, risk=risk)
-    reps: list[Records] = []
-    extras: list[Records] = []
+    reps: list[bytes | bytearray] = []
+    extras: list[bytes | bytearray] = []
     cmds: list[tuple[int, ...]] = []
 
     def send(queued: dict[int, list[tuple[int, ...]]]) -> None:
@@ -368,7 +364,7 @@ def drive(
     flush()
     # The per-wake-up loop: everything looked up once, masks and reasons as plain ints (a
     # wake-up is a few microseconds; attribute and enum lookups were a third of it).
-    step, take_reports, on_fill = bt.step, bt.take_reports, strategy.on_fill
+    step, take_reports, on_fill = bt.step, bt.take_report_bytes, strategy.on_fill
     on_reports = risk.on_reports if risk is not None else None
     set_clock, pending = clock.set, ctx.take_command_rows
     tail_end, settle_end = stop_ns + TAIL_NS, stop_ns + SETTLE_NS
@@ -402,10 +398,11 @@ def drive(
         # A report becoming visible always wakes us (Report is in every mask), so a wake-up
         # without the bit has none to take. Unsubscribed prints are drained now and then only.
         if why & _WAKE_REPORT:
-            r, x = take_reports()
-            if len(r):
-                reps.append(r)
-                extras.append(x)
+            rb, xb = take_reports()
+            if rb:
+                reps.append(rb)
+                extras.append(xb)
+                r = np.frombuffer(rb, EXEC_REPORT)
                 if on_reports is not None:
                     on_reports(r)
                 on_fill(ctx, symbol_id, r)
@@ -427,8 +424,8 @@ def drive(
         if stopping and (why & _WAKE_END or now >= settle_end):
             break
     if not reps:
-        r, x = bt.take_reports()
-        reps, extras = [r], [x]
+        rb, xb = bt.take_report_bytes()
+        reps, extras = [rb], [xb]
     return (
         _joined(reps, EXEC_REPORT), _joined(extras, REPORT_EXTRA),
         np.array(cmds, dtype=ORDER_COMMAND) if cmds else np.zeros(0, ORDER_COMMAND), wakes,

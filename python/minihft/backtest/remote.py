@@ -159,6 +159,10 @@ class RemoteVenue:
         self._reports, self._extras = [], []
         return r, x
 
+    def take_report_bytes(self) -> tuple[bytes | bytearray, bytes | bytearray]:
+        r, x = self.take_reports()
+        return r.tobytes(), x.tobytes()
+
     def take_trades(self) -> Records:
         if not self._trades:
             return np.zeros(0, TRADE_PRINT)
