@@ -172,6 +172,29 @@ TEST(BookBuilder, DeterministicAcrossRuns) {
 
 std::vector<int64_t> row1(Price ask, Qty aq, Price bid, Qty bq) { return {ask, aq, bid, bq}; }
 
+// Look-ahead hints change nothing, whatever they are given (frames of any type pass raw bytes),
+// and are only worth giving while the shared store's ids are mostly direct.
+TEST(BookBuilder, HintsChangeNothingAndFollowTheIndex) {
+  BookBuilder b(256, BookStore::Shared);
+  b.hint_far(7, 1);  // no book, no orders yet
+  b.hint_near(7, 1);
+  for (uint64_t id = 1; id <= 100; ++id) b.apply(ev(MdEventType::Add, id, Side::Buy, 100, 1, 3));
+  for (uint64_t id : {uint64_t{5}, uint64_t{1} << 40, ~uint64_t{0}}) {
+    for (uint32_t sym : {0u, 3u, 65535u}) {
+      b.hint_far(static_cast<SymbolId>(sym), id);
+      b.hint_near(static_cast<SymbolId>(sym), id);
+    }
+  }
+  EXPECT_EQ(best_qty(b, Side::Buy, 3), 100);
+  EXPECT_EQ(b.stats().events, 100u);
+  EXPECT_TRUE(b.hints_find_orders());
+  for (uint64_t k = 1; k <= 400; ++k) {  // ids past the direct range go to the hashed part
+    b.apply(ev(MdEventType::Add, (uint64_t{1} << 40) + k, Side::Sell, 200, 1, 3));
+  }
+  EXPECT_FALSE(b.hints_find_orders());
+  EXPECT_FALSE(BookBuilder(1 << 14, BookStore::PerSymbol).hints_find_orders());
+}
+
 TEST(LobsterReplay, SeedUndoesFirstMessageAndUnknownIdsHitTheAggregate) {
   // Row 1 is after message 1 (a 30-lot execution of a pre-existing bid): pre-book bid was 130.
   std::vector<MdEvent> evs = {ev(MdEventType::Execute, 900, Side::Buy, 100, 30),

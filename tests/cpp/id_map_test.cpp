@@ -113,5 +113,21 @@ TEST(DirectOrderIndex, MatchesReferenceMapOnPageStrideAndMoves) {
   }
 }
 
+// The look-ahead hints guess without branches: the slot of a direct id, kMissing for an id whose
+// page is closed, and some entry (never a fault) for ids past the directory or an empty index.
+TEST(DirectOrderIndex, HintsGuessDirectSlotsAndNeverFault) {
+  DirectOrderIndex idx;
+  EXPECT_EQ(idx.hint_value(123), DirectOrderIndex::kMissing);  // empty: no directory yet
+  EXPECT_NE(idx.hint_line(123), nullptr);
+  ASSERT_TRUE(idx.insert(5000, 1, 77));
+  EXPECT_EQ(idx.hint_value(5000), 77u);
+  EXPECT_EQ(idx.hint_value(5001), DirectOrderIndex::kMissing);
+  EXPECT_EQ(idx.hint_value(100), DirectOrderIndex::kMissing);  // page 0 never opened
+  EXPECT_NE(idx.hint_line(uint64_t{1} << 50), nullptr);        // past the directory
+  (void)idx.hint_value(uint64_t{1} << 50);                     // reads some entry, no fault
+  ASSERT_TRUE(idx.erase(5000, 1));                             // the page drains and closes
+  EXPECT_EQ(idx.hint_value(5000), DirectOrderIndex::kMissing);
+}
+
 }  // namespace
 }  // namespace minihft

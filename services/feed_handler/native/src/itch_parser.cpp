@@ -445,10 +445,9 @@ struct VectorSink {
 };
 
 // decode_apply's sink: book events straight into the BookBuilder, their type known at compile
-// time. With Ahead, a book event 16 frames ahead gets its book requested and, if it names an
-// order, the order's table line; 8 frames ahead the touch of the book (both sides unless the
-// frame is an add) and the order itself: that pays when books and orders are beyond the caches
-// and costs more than it saves when they are not (see decode_apply).
+// time. With Ahead, every frame 16 ahead gets its book and order table line requested, 8 ahead
+// the touch of its book and its order (BookBuilder::hint_far/hint_near): that pays when books and
+// orders are beyond the caches and costs more than it saves when they are not (see decode_apply).
 template <bool Ahead>
 struct BookSink {
   static constexpr bool kAhead = Ahead;
@@ -457,26 +456,12 @@ struct BookSink {
   void operator()(Tag, const MdEvent& e) {
     books.apply_as<Tag::value>(e);
   }
-  static bool names_order(uint8_t t) {
-    return t == 'E' || t == 'C' || t == 'X' || t == 'D' || t == 'U';
-  }
-  static bool adds(uint8_t t) { return t == 'A' || t == 'F'; }
-  // A F E C X D U all carry the locate at m + 1 and the order reference at m + 11 and are at least
-  // 19 bytes long (A and F, 36 bytes, carry their side at m + 19).
-  void far(const uint8_t* m) {
-    const uint8_t t = m[0];
-    if (adds(t) || names_order(t)) books.prefetch_book(be16(m + 1));
-    if (names_order(t)) books.prefetch_order(be16(m + 1), be64(m + 11), false);
-  }
-  void near(const uint8_t* m) {
-    const uint8_t t = m[0];
-    if (adds(t)) {
-      books.prefetch_touch(be16(m + 1), m[19] == 'S' ? 1 : 0);
-    } else if (names_order(t)) {
-      books.prefetch_touch(be16(m + 1), 2);
-      books.prefetch_order(be16(m + 1), be64(m + 11), true);
-    }
-  }
+  // The locate is at m + 1 in every frame, the order reference at m + 11 in every book event
+  // (A F E C X D U P); other frames give the hints whatever bytes are there. Only S and W are
+  // shorter than the 19 bytes that reads.
+  static OrderId ref_of(const uint8_t* m) { return kLengths[m[0]] >= 19 ? be64(m + 11) : 0; }
+  void far(const uint8_t* m) { books.hint_far(be16(m + 1), ref_of(m)); }
+  void near(const uint8_t* m) { books.hint_near(be16(m + 1), ref_of(m)); }
 };
 
 }  // namespace
@@ -493,7 +478,7 @@ DecodeResult decode(const uint8_t* buf, size_t n, uint64_t base_offset, OnError 
 
 DecodeResult decode_apply(const uint8_t* buf, size_t n, uint64_t base_offset, OnError mode,
                           Output& out, Counters& c, BookBuilder& books, size_t lookahead_from) {
-  if (books.shared_live_orders() >= lookahead_from) {
+  if (books.shared_live_orders() >= lookahead_from && books.hints_find_orders()) {
     BookSink<true> sink{books};
     return decode_frames(buf, n, base_offset, mode, out, c, sink);
   }

@@ -221,12 +221,13 @@ DecodeResult decode(const uint8_t* buf, size_t n, uint64_t base_offset, OnError 
 // decode, with every book event applied to `books` as it is decoded instead of being collected in
 // out.events (reference records still go to out). Same books, stats and counters as decode then
 // books.apply(out.events) event by event, without writing and re-reading 64 bytes per event or
-// dispatching on its type twice. Once the books hold lookahead_from live orders (shared store),
-// frames 16 ahead have their book and order table line prefetched, frames 8 ahead the touch of
-// the book and the order. Measured (profiling/reports/2026-11-25), current synthetic days: with
-// 7k live orders in 500 books (all within a core's L2) that made a message ~10% slower; with 42k
-// in 3000 books (orders alone 2.7 MB) ~20% faster. 16k orders are 1 MiB, the L2 of a core.
-constexpr size_t kLookaheadFrom = size_t{1} << 14;
+// dispatching on its type twice. Once the books hold lookahead_from live orders (shared store)
+// and their ids are mostly direct (BookBuilder::hints_find_orders), every frame 16 ahead has its
+// book and order table line prefetched, 8 ahead the touch of the book and the order. Measured
+// (profiling/reports/2026-11-25): ~8% less time per message on the default synthetic day (7k
+// live orders, 500 books), ~25% on the 20M-message one (42k, 3000 books); ~15% more on LOBSTER
+// as ITCH (2 deep books, 16k live orders, ids up to 4.6e9: hashed), hence the second condition.
+constexpr size_t kLookaheadFrom = size_t{1} << 12;
 DecodeResult decode_apply(const uint8_t* buf, size_t n, uint64_t base_offset, OnError mode,
                           Output& out, Counters& c, BookBuilder& books,
                           size_t lookahead_from = kLookaheadFrom);

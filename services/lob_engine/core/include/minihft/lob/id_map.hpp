@@ -333,6 +333,13 @@ class DirectOrderIndex {
     if (const Entry* e = entry(id)) prefetch_line(e);
   }
 
+  // For look-ahead hints, without branches on the id (a decoder hints at frames of every type,
+  // and a branch per hint on whether the id is direct mispredicted ~2x per message): the entry an
+  // id would be read from and the slot it holds, kMissing if none. Neither checks the owner nor
+  // the hashed part, and an id past the directory reads page 0: a wrong guess wastes a prefetch.
+  const void* hint_line(OrderId id) const { return &hint_entry(id); }
+  uint32_t hint_value(OrderId id) const { return hint_entry(id).value; }
+
   // Returns false (and changes nothing) when (id, owner) is already present.
   bool insert(OrderId id, uint32_t owner, uint32_t value) {
     const uint64_t pi = id >> kPageBits;
@@ -420,6 +427,7 @@ class DirectOrderIndex {
     Page* page = nullptr;  // null: no live id in this page
     size_t live = 0;       // entries of the page not missing
   };
+  static const Page kNoPage;  // all missing: what hint_entry reads for a closed page
   struct Chunk {
     Page* pages;
     size_t count;
@@ -442,6 +450,16 @@ class DirectOrderIndex {
     if (pi >= dir_.size()) return nullptr;
     const Page* p = dir_[pi].page;
     return p ? &p->e[id & kPageMask] : nullptr;
+  }
+
+  const Entry& hint_entry(OrderId id) const {
+    const size_t n = dir_.size();
+    if (n == 0) return kNoPage.e[0];
+    uint64_t pi = id >> kPageBits;
+    pi = pi < n ? pi : 0;
+    const Page* p = dir_[pi].page;
+    p = p != nullptr ? p : &kNoPage;
+    return p->e[id & kPageMask];
   }
 
   // The directory slot an id goes to, its page opened if needed and allowed; nullptr: far_.
@@ -482,5 +500,7 @@ class DirectOrderIndex {
   uint64_t opened_ = 0;          // pages ever opened (since the last clear)
   uint64_t direct_inserts_ = 0;  // ids ever inserted in a page (since the last clear)
 };
+
+inline const DirectOrderIndex::Page DirectOrderIndex::kNoPage{};
 
 }  // namespace minihft
