@@ -309,23 +309,37 @@ DecodeResult decode_frames(const uint8_t* buf, size_t n, uint64_t base_offset, O
   uint64_t msgs = c.messages;
   uint64_t md = 0;
   // Sinks with kAhead see each frame twice before it is decoded: kFar frames ahead (to request
-  // a first line) and kNear frames ahead (to request what that line points to).
-  constexpr int kFar = 16, kNear = 8;
-  Lookahead far, near;
+  // a first line) and kFar - kNear frames later, kNear ahead (to request what that line points
+  // to). One walker finds the frames; the kNear most recent wait in a ring for their second hint
+  // (a second walker cost ~16 instructions per message).
+  constexpr unsigned kFar = 16, kNear = 8, kWait = kFar - kNear;
+  static_assert((kWait & (kWait - 1)) == 0);
+  Lookahead far;
+  const uint8_t* waiting[kWait] = {};
+  unsigned seen = 0;  // frames the walker has handed out
   if constexpr (Sink::kAhead) {
-    for (int i = 0; i < kFar; ++i) {
-      if (const uint8_t* a = far.next(buf, n)) emit.far(a);
+    for (unsigned i = 0; i < kFar; ++i) {
+      const uint8_t* a = far.next(buf, n);
+      if (a == nullptr) break;
+      emit.far(a);
+      if (i < kWait) {
+        emit.near(a);  // the first frames get both hints at once
+      } else {
+        waiting[seen % kWait] = a;
+      }
+      ++seen;
     }
-    for (int i = 0; i < kNear; ++i) {
-      if (const uint8_t* a = near.next(buf, n)) emit.near(a);
-    }
+    seen = seen > kWait ? seen : kWait;  // ring slots of the frames still to get their near hint
   }
   while (n - pos >= 2) {
     if constexpr (Sink::kAhead) {
       if (far.pos < pos) far.pos = pos;  // it stopped at a frame the decode has since passed
-      if (near.pos < pos) near.pos = pos;
-      if (const uint8_t* a = far.next(buf, n)) emit.far(a);
-      if (const uint8_t* a = near.next(buf, n)) emit.near(a);
+      const uint8_t* a = far.next(buf, n);
+      if (a != nullptr) emit.far(a);
+      const uint8_t* w = waiting[seen % kWait];
+      waiting[seen % kWait] = a;
+      ++seen;
+      if (w != nullptr) emit.near(w);
     }
     const size_t len = be16(buf + pos);
     if (n - pos - 2 < len) break;  // partial frame: the caller carries it over
