@@ -1,5 +1,5 @@
 // Standalone copy of `_feed.bench_book`'s arrival-order loop, for callgrind/perf without Python.
-// Build: see build_harness.sh. Usage: book_harness FILE [runs] [mode]
+// Build: see build_harness.sh. Usage: book_harness FILE [runs] [mode] [slice] [lookahead_from]
 //   mode 0: decode, then apply the slice (batch prefetch); 1: decode only; 2: decode_apply.
 #include <chrono>
 #include <cstdio>
@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   std::fclose(f);
   int runs = argc > 2 ? atoi(argv[2]) : 1;
   int mode = argc > 3 ? atoi(argv[3]) : 0;
+  const size_t la = argc > 5 ? strtoul(argv[5], nullptr, 0) : itch::kLookaheadFrom;
   const size_t slice = argc > 4 ? strtoul(argv[4], nullptr, 0) : 1 << 18;
   for (int i = 0; i < runs; ++i) {
     itch::Output out;
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
     while (pos < data.size()) {
       const size_t n = std::min(slice, data.size() - pos);
       auto r = mode == 2 ? itch::decode_apply(data.data() + pos, n, pos, itch::OnError::Stop, out,
-                                              c, books)
+                                              c, books, la)
                          : itch::decode(data.data() + pos, n, pos, itch::OnError::Stop, out, c);
       if (mode == 0) books.apply(out.events.data(), out.events.size());
       out.clear();
