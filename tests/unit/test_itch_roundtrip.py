@@ -13,6 +13,9 @@ import datetime as dt
 import gzip
 from pathlib import Path
 
+import itch_book as ib
+import itch_book._dates as ib_dates
+import itch_book.lobster as ib_lobster
 import numpy as np
 import pytest
 from minihft import _feed
@@ -20,10 +23,6 @@ from minihft.marketdata import itch, itch_records
 from minihft.paths import shared_data_dir
 from minihft.records import MD_EVENT, MdEventType, Side
 from numpy.typing import NDArray
-
-ib = pytest.importorskip("itch_book")
-ib_lobster = pytest.importorskip("itch_book.lobster")
-ib_dates = pytest.importorskip("itch_book._dates")
 
 DATA = shared_data_dir()
 SAMPLE = DATA / "nasdaq_itch50" / "sample_first1000.itch"

@@ -102,7 +102,8 @@ def test_paced_replay_follows_itch_timestamps(itch: bytes) -> None:
 
 
 def test_received_stream_parses_like_the_file(itch: bytes) -> None:
-    itch_mod = pytest.importorskip("minihft.marketdata.itch")
+    from minihft.marketdata import itch as itch_mod
+
     got, _, _ = replay(itch, drop_every=5)
     live = itch_mod.parse_bytes(got.data, name="live")
     # Counts from the fixture's README (independent script): R 993, H 3, Y 3, S 1.

@@ -82,7 +82,6 @@ def test_native_bench_pass_agrees(day: tuple[Path, dict[str, Any]]) -> None:
 
 
 def test_itch_book_accepts_the_day(day: tuple[Path, dict[str, Any]]) -> None:
-    pytest.importorskip("itch_book")
     from minihft.benchmarks.itch_book import _itch_book_pass, itch_book_top, top_mismatches
 
     data = np.fromfile(day[0], dtype=np.uint8)

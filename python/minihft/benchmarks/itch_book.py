@@ -17,12 +17,11 @@ book is identical, checked against itch-book too) instead of in arrival order. W
 books the arrival-order pass is bound by cache misses across books; grouping shows how much.
 The headline `ratio` is arrival order, as itch-book does it.
 
-Default files: the real LOBSTER flow (GOOG level 10 + AMZN level 5) written as ITCH, and a small
-SYNTHETIC day (--synthetic-messages, default 2M over 500 symbols) generated under build/bench/ if
-missing. The 20M-message day:
-  minihft gen-itch --messages 20000000 --symbols 3000 --seed 1 \
-      --out build/bench/synthetic_itch_v2_20000000msg_3000sym_seed1.itch
-  minihft bench itch-book build/bench/synthetic_itch_v2_20000000msg_3000sym_seed1.itch
+Default files: the real LOBSTER flow (GOOG level 10 + AMZN level 5) written as ITCH, and a
+SYNTHETIC day (--synthetic-messages, default 20M over --synthetic-symbols 3,000: the issue's
+benchmark day; ~30 s to generate once) made under build/bench/ if missing, the same file as
+  minihft gen-itch --messages 20000000 --symbols 3000 --seed 1
+`--synthetic-messages 2000000 --synthetic-symbols 500`: the small day (tiny, cache-resident books).
 Prints one JSON line per file.
 """
 
@@ -183,8 +182,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("itch-book", help="ITCH parse + L3 book building, ours vs itch-book")
     p.add_argument("files", nargs="*", help="ITCH 5.0 files (.gz ok); default: LOBSTER + synthetic")
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--synthetic-messages", type=int, default=2_000_000)
-    p.add_argument("--synthetic-symbols", type=int, default=500)
+    p.add_argument("--synthetic-messages", type=int, default=20_000_000)
+    p.add_argument("--synthetic-symbols", type=int, default=3_000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--expected-orders", type=int, default=256, help="BookBuilder pool per symbol")
     p.set_defaults(handler=_main)

@@ -47,6 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--warmup", type=int, default=500)
     p.add_argument("--rate", type=float, default=500.0, help="market events per second")
     p.add_argument("--kafka-bootstrap", default="127.0.0.1:9092")
+    p.add_argument("--partitions", type=int, default=4, help="partitions of each run topic")
     p.add_argument(
         "--delivery",
         choices=("idempotent", "transactional"),
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     total = args.warmup + args.round_trips
     txn = args.delivery == "transactional"
     commit_ms = args.commit_interval_ms or (10 if txn else 100)
-    with Stack(args.kafka_bootstrap, "bench-t2o") as s:
+    with Stack(args.kafka_bootstrap, "bench-t2o", partitions=args.partitions) as s:
         s.start_lob_engine(
             "--delivery", args.delivery, "--commit-interval-ms", str(commit_ms), "--linger-ms", "0"
         )
