@@ -70,7 +70,7 @@ service: $(INSTALLED) ## the lob_engine Kafka service binary (librdkafka), Relea
 	@echo "lob_engine: $(CURDIR)/build/service/services/lob_engine/service/lob_engine"
 
 BENCHES := book match itch-parse itch-book udp backtest backtest-python
-BENCHES_KAFKA := pipeline tick-to-order
+BENCHES_KAFKA := pipeline kafka-hop tick-to-order
 
 bench: build service kafka-up ## every benchmark, one JSON line each (peers side by side)
 	@for b in $(BENCHES) $(BENCHES_KAFKA); do $(VENV)/bin/minihft bench $$b || exit 1; done

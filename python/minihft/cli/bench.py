@@ -10,6 +10,7 @@ from minihft.benchmarks import (
     book,
     itch_book,
     itch_parse,
+    kafka_hop,
     match,
     pipeline,
     tick_to_order,
@@ -28,6 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         itch_book,
         pipeline,
         tick_to_order,
+        kafka_hop,
         backtest,
         backtest_python,
     ):
