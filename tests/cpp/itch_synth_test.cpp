@@ -1,6 +1,7 @@
 // Synthetic ITCH generator: frames decode cleanly, every event applies to the BookBuilder, no book
-// ever crosses, the message budget and the seed are honoured. The distributions here are tiny
-// hand-made tables; the fit to LOBSTER is tested in tests/unit/test_synthetic_itch.py.
+// ever crosses, the message budget and the seed are honoured. The distributions are the tiny
+// hand-made tables of tiny_synth_params.hpp; the fit to LOBSTER is tested in
+// tests/unit/test_synthetic_itch.py.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -9,46 +10,15 @@
 #include "minihft/feed/itch.hpp"
 #include "minihft/feed/synth.hpp"
 #include "minihft/lob/book_builder.hpp"
+#include "tiny_synth_params.hpp"
 
 namespace itch = minihft::feed::itch;
 using minihft::BookBuilder;
 using minihft::ErrorCode;
 using minihft::Side;
+using minihft::feed::itch::testing::tiny_synth_params;
 
 namespace {
-
-itch::SynthParams params(uint64_t seed, uint64_t messages, size_t symbols) {
-  itch::SynthParams p;
-  p.seed = seed;
-  p.messages = messages;
-  p.p_attributed = 0.1;
-  p.p_hidden = 0.05;
-  for (auto& f : p.fate) {
-    f.p_delete = 0.7;
-    f.p_execute = 0.2;
-    f.life_delete_ns = {0, 1e6, 1e8};
-    f.life_execute_ns = {0, 1e7, 1e9};
-  }
-  p.p_replace = 0.2;
-  p.p_partial_cancel = 0.1;
-  p.p_exec_at_price = 0.1;
-  p.exec_count_cdf = {0.6, 0.9, 1.0};
-  p.arrival_ns = {0, 1e5, 1e6, 1e7};
-  // two marketable entries: an aggressor of 150 shares and one taking the whole touch
-  p.offset_ticks = {-3, -1, 0, 0, 1, 2, 5, 20, itch::kMarketable - 150, itch::kMarketable};
-  p.sizes = {1, 50, 100, 100, 200, 500};
-  p.spread_ticks = {1, 2, 5, 10};
-  for (size_t i = 0; i < symbols; ++i) {
-    itch::Symbol s;
-    s.fill(' ');
-    s[0] = 'T';
-    s[1] = static_cast<char>('A' + i);
-    p.symbols.push_back(s);
-    p.scale.push_back(1.0 + static_cast<double>(i));
-    p.base_price.push_back(100'000 + 10'000 * static_cast<int64_t>(i));
-  }
-  return p;
-}
 
 std::vector<uint8_t> generate(const itch::SynthParams& p, size_t chunk) {
   itch::SynthGenerator g(p);
@@ -60,7 +30,7 @@ std::vector<uint8_t> generate(const itch::SynthParams& p, size_t chunk) {
 }  // namespace
 
 TEST(ItchSynth, ValidStreamLiveReferencesNoCross) {
-  const auto p = params(7, 30'000, 4);
+  const auto p = tiny_synth_params(7, 30'000, 4);
   const auto bytes = generate(p, 4096);
   itch::Output out;
   itch::Counters c;
@@ -92,15 +62,15 @@ TEST(ItchSynth, ValidStreamLiveReferencesNoCross) {
 }
 
 TEST(ItchSynth, SeededAndChunkIndependent) {
-  const auto a = generate(params(3, 5'000, 3), 1 << 20);
-  const auto b = generate(params(3, 5'000, 3), 100);
-  const auto c = generate(params(4, 5'000, 3), 1 << 20);
+  const auto a = generate(tiny_synth_params(3, 5'000, 3), 1 << 20);
+  const auto b = generate(tiny_synth_params(3, 5'000, 3), 100);
+  const auto c = generate(tiny_synth_params(4, 5'000, 3), 1 << 20);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
 }
 
 TEST(ItchSynth, SmallestBudgetIsDirectoryAndSessionMarks) {
-  const auto bytes = generate(params(1, 5, 3), 1 << 10);
+  const auto bytes = generate(tiny_synth_params(1, 5, 3), 1 << 10);
   itch::Output out;
   itch::Counters c;
   itch::decode(bytes.data(), bytes.size(), 0, itch::OnError::Stop, out, c);
@@ -112,7 +82,7 @@ TEST(ItchSynth, SmallestBudgetIsDirectoryAndSessionMarks) {
 // Spread buckets: the pooled table only ever joins the touch, the bucket from 2 ticks improves by
 // one and the bucket from 3 ticks rests 7 behind, so each add's price follows the spread it saw.
 TEST(ItchSynth, LimitOffsetsFollowTheSpreadBucket) {
-  auto p = params(5, 20'000, 2);
+  auto p = tiny_synth_params(5, 20'000, 2);
   p.offset_ticks = {0,
                     0,
                     0,
