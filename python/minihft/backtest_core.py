@@ -280,17 +280,15 @@ class Backtester:
     def take_report_bytes(self) -> tuple[bytes | bytearray, bytes | bytearray]:
         """take_reports() as the raw EXEC_REPORT and REPORT_EXTRA bytes (empty when none): for
         a loop that views the reports once and keeps the rest as bytes until the end."""
-        if not self._bt.visible_reports():
+        if not self._bt.visible_reports():  # most wake-ups carry none: nothing to copy out
             return b"", b""
         r, x = self._bt.take_reports()
         return r, x
 
     def take_reports(self) -> tuple[Records, Records]:
         """Reports seen so far (ts = when seen) and their REPORT_EXTRA rows."""
-        if not self._bt.visible_reports():  # most wake-ups carry none: no arrays to build
-            return _NO_REPORTS, _NO_EXTRA
-        r, x = self._bt.take_reports()
-        if len(r) == 0:  # most wake-ups carry no report
+        r, x = self.take_report_bytes()
+        if not r:
             return _NO_REPORTS, _NO_EXTRA
         # frombuffer: the same writable view of the bytes as .view(dtype), without numpy's
         # Python-level layout check for structured dtypes (a third of the cost).

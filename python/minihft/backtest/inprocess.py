@@ -337,15 +337,13 @@ def drive(
     extras: list[bytes | bytearray] = []
     cmds: list[tuple[int, ...]] = []
 
-    def send(queued: dict[int, list[tuple[int, ...]]]) -> None:
-        for _, rows in sorted(queued.items()):
-            if rows:
-                bt.send_rows(rows)
-                cmds.extend(rows)
-
     def flush() -> None:
-        if queued := ctx.take_command_rows():
-            send(queued)
+        queued = ctx.take_command_rows()
+        if queued:  # most wake-ups queue nothing
+            for _, rows in sorted(queued.items()):
+                if rows:
+                    bt.send_rows(rows)
+                    cmds.extend(rows)
 
     row = _BookRow(symbol_id)
     on_book_of, set_mid = strategy.on_book, (risk.set_mid if risk is not None else None)
@@ -366,7 +364,7 @@ def drive(
     # wake-up is a few microseconds; attribute and enum lookups were a third of it).
     step, take_reports, on_fill = bt.step, bt.take_report_bytes, strategy.on_fill
     on_reports = risk.on_reports if risk is not None else None
-    set_clock, pending = clock.set, ctx.take_command_rows
+    set_clock = clock.set
     tail_end, settle_end = stop_ns + TAIL_NS, stop_ns + SETTLE_NS
     sub: Subscription | bool | None = False  # the Subscription seen; False: none seen yet
     mask = levels = 0
@@ -380,12 +378,7 @@ def drive(
                 (_WAKE_REPORT, 0) if s is None
                 else (_WAKE_REPORT | _WAKE_BOOK | (_WAKE_TRADE if s.trades else 0), s.depth)
             )  # fmt: skip
-        if stopping:
-            limit = settle_end
-        else:
-            limit = ctx.next_timer_ns()
-            if limit > tail_end:
-                limit = tail_end
+        limit = settle_end if stopping else min(ctx.next_timer_ns(), tail_end)
         if limit not in armed:
             # A stepper timer too, so time reaches `limit` even when the data has a gap there
             # (without one the stepper reports End at its last event).
@@ -419,8 +412,7 @@ def drive(
                 flush()
                 strategy.on_stop(ctx)
                 stopping = True
-        if queued := pending():  # most wake-ups queue nothing
-            send(queued)
+        flush()
         if stopping and (why & _WAKE_END or now >= settle_end):
             break
     if not reps:

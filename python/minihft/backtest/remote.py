@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from minihft import codec
 from minihft.backtest import wire
-from minihft.backtest_core import REPORT_EXTRA, TRADE_PRINT, Wake, mid_of
+from minihft.backtest_core import REPORT_EXTRA, TRADE_PRINT, Wake
 from minihft.bus.base import Bus, Message
 from minihft.bus.topics import Topics
 from minihft.codec import BOOK_DEPTH, BOOK_UPDATE, CodecError
@@ -197,10 +197,6 @@ class RemoteVenue:
         u["n_asks"], u["n_bids"] = np.count_nonzero(d[:, 1]), np.count_nonzero(d[:, 3])
         ask, ask_q, bid, bid_q = d[0].tolist()
         return ask, ask_q, bid, bid_q
-
-    def mid(self, symbol_id: int = 0) -> float | None:
-        ask, ask_q, bid, bid_q = self.depth(1, symbol_id)[0].tolist()
-        return mid_of((ask, ask_q, bid, bid_q))
 
     def _commit(self) -> None:
         self._replies.commit(self._uncommitted)
