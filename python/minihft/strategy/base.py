@@ -30,7 +30,11 @@ from minihft.strategy.risk import RiskChecker, RiskReject
 Records = npt.NDArray[Any]
 NO_TIMER = 2**63 - 1
 # Enum members as ints once: the command rows are plain tuples in ORDER_COMMAND field order.
-_SUBMIT, _CANCEL = int(CommandType.SUBMIT_ORDER), int(CommandType.CANCEL_ORDER)
+_SUBMIT, _CANCEL, _REPLACE = (
+    int(CommandType.SUBMIT_ORDER),
+    int(CommandType.CANCEL_ORDER),
+    int(CommandType.REPLACE_ORDER),
+)
 _BUY, _LIMIT, _DAY = int(Side.BUY), int(OrderType.LIMIT), int(TimeInForce.DAY)
 _POST_ONLY = int(OrderFlags.POST_ONLY)
 
@@ -101,42 +105,36 @@ class StrategyContext:
         self._next_id += 1
         if risk is not None:
             risk.record(order_id, symbol_id, side, qty)
-        row = (
+        self._add(symbol_id, (
             now, order_id, price, qty, self.account, symbol_id, _SUBMIT, int(side),
             int(order_type), int(tif), _POST_ONLY if post_only else 0, 0,
-        )  # fmt: skip
-        rows = self._commands.get(symbol_id)
-        if rows is None:
-            self._commands[symbol_id] = [row]
-        else:
-            rows.append(row)
+        ))  # fmt: skip
         return order_id
 
     def cancel(self, symbol_id: int, order_id: int) -> None:
         now = self.clock.now_ns()
         if self.risk is not None:
             self.risk.note_cancel(now)
-        row = (now, order_id, 0, 0, self.account, symbol_id, _CANCEL, _BUY, _LIMIT, _DAY, 0, 0)
-        rows = self._commands.get(symbol_id)
-        if rows is None:
-            self._commands[symbol_id] = [row]
-        else:
-            rows.append(row)
+        self._add(
+            symbol_id,
+            (now, order_id, 0, 0, self.account, symbol_id, _CANCEL, _BUY, _LIMIT, _DAY, 0, 0),
+        )
 
     def replace(self, symbol_id: int, order_id: int, price: int, qty: int, side: Side) -> bool:
         """Queues a replace; False (nothing sent) when the risk checks reject it."""
+        now = self.clock.now_ns()
         if self.risk is not None:
             why = self.risk.check(
-                self.now_ns(), symbol_id, side, price, qty, OrderType.LIMIT, replaces=order_id
+                now, symbol_id, side, price, qty, OrderType.LIMIT, replaces=order_id
             )
             if why is not None:
                 self.last_reject = why
                 return False
             self.risk.record(order_id, symbol_id, side, qty)
-        self._add(
-            symbol_id, CommandType.REPLACE_ORDER, order_id, price, qty, side, OrderType.LIMIT,
-            TimeInForce.DAY, 0,
-        )  # fmt: skip
+        self._add(symbol_id, (
+            now, order_id, price, qty, self.account, symbol_id, _REPLACE, int(side), _LIMIT,
+            _DAY, 0, 0,
+        ))  # fmt: skip
         return True
 
     def set_timer(self, at_ns: int, token: int = 0) -> None:
@@ -144,22 +142,8 @@ class StrategyContext:
         self._timer_seq += 1
         heapq.heappush(self._timers, (at_ns, self._timer_seq, token))
 
-    def _add(
-        self,
-        symbol_id: int,
-        ctype: CommandType,
-        order_id: int,
-        price: int,
-        qty: int,
-        side: Side,
-        order_type: OrderType,
-        tif: TimeInForce,
-        flags: int,
-    ) -> None:
-        row = (
-            self.clock.now_ns(), order_id, price, qty, self.account, symbol_id, int(ctype),
-            int(side), int(order_type), int(tif), flags, 0,
-        )  # fmt: skip
+    def _add(self, symbol_id: int, row: tuple[int, ...]) -> None:
+        """Queues one command: a tuple in ORDER_COMMAND field order."""
         self._commands.setdefault(symbol_id, []).append(row)
 
     def take_command_rows(self) -> dict[int, list[tuple[int, ...]]]:
