@@ -96,7 +96,7 @@ class RiskChecker:
         """Fills move the position; fills, cancels and rejects reduce the open quantity."""
         if not len(reports):
             return
-        orders, open_qty, position = self._orders, self._open, self._position
+        orders, position = self._orders, self._position
         for r in reports.tolist():
             # tolist of a structured row: (ts, order_id, contra, price, qty, leaves, account,
             # symbol_id, type, side, reason, liquidity)
@@ -114,9 +114,7 @@ class RiskChecker:
             o = orders.get(oid)
             if o is None:
                 continue
-            key = (o[_SID], o[_SIDE])
-            open_qty[key] = open_qty.get(key, 0) + leaves - o[_LEAVES]
-            o[_LEAVES] = leaves
+            self._set_leaves(o, leaves)
             if leaves <= 0:
                 del orders[oid]
 
