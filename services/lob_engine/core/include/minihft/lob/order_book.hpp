@@ -308,9 +308,7 @@ class alignas(64) OrderBook {
     return static_cast<size_t>(base - d) + (base->key < k ? 1 : 0);
   }
 
-  // Most adds join a level that exists, often several levels behind the touch: the key map finds
-  // it in one probe where the sorted side would be walked or bisected. Only a new level is
-  // placed in the sorted side.
+  // A new level takes a freed level slot when there is one and is placed in the sorted side.
   uint32_t find_or_create_level(Side side, Price price) {
     const Price k = key_of(side, price);
     auto& v = sides_[index(side)];
