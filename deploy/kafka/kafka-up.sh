@@ -52,7 +52,11 @@ if [[ ! -f "$data/meta.properties" ]]; then
 fi
 
 # GC pauses stall every request in flight: logged, so a latency tail can be matched to them.
-nohup java "${java_opts[@]}" "-Xlog:gc:file=$home/gc.log:uptime,level:filecount=2,filesize=10m" kafka.Kafka "$home/server.properties" >"$logfile" 2>&1 &
+# MINIHFT_KAFKA_CPUS (taskset -c syntax, e.g. 1 or 2-3) keeps the broker off the cores of the
+# hot-path services (see MINIHFT_STACK_CPUS in deploy/local/stack.sh).
+pin=()
+[[ -n "${MINIHFT_KAFKA_CPUS:-}" ]] && pin=(taskset -c "$MINIHFT_KAFKA_CPUS")
+nohup "${pin[@]}" java "${java_opts[@]}" "-Xlog:gc:file=$home/gc.log:uptime,level:filecount=2,filesize=10m" kafka.Kafka "$home/server.properties" >"$logfile" 2>&1 &
 echo $! >"$pidfile"
 
 for _ in $(seq 1 120); do

@@ -21,7 +21,11 @@ start() {  # name, command...
     echo "$name: already running (pid $(cat "$run/$name.pid"))"
     return
   fi
-  nohup "$@" >>"$logs/$name.log" 2>&1 &
+  # MINIHFT_STACK_CPUS (taskset -c syntax): the services on cores of their own, so their
+  # hand-offs are same-core wake-ups and the broker (MINIHFT_KAFKA_CPUS) runs beside them.
+  local pin=()
+  [[ -n "${MINIHFT_STACK_CPUS:-}" ]] && pin=(taskset -c "$MINIHFT_STACK_CPUS")
+  nohup "${pin[@]}" "$@" >>"$logs/$name.log" 2>&1 &
   echo $! >"$run/$name.pid"
   echo "$name: started (pid $!, log var/log/$name.log)"
 }

@@ -16,8 +16,10 @@ import time
 import uuid
 
 import numpy as np
+import numpy.typing as npt
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from minihft.benchmarks._layout import LAYOUTS, CpuLayout
 from minihft.bus.kafka import KafkaBus
 
 
@@ -27,10 +29,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--warmup", type=int, default=500)
     p.add_argument("--rate", type=float, default=500.0, help="messages per second")
     p.add_argument("--kafka-bootstrap", default="127.0.0.1:9092")
+    p.add_argument("--cpu-layout", choices=LAYOUTS, default="split", help="as in tick-to-order")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    layout = CpuLayout.choose(args.cpu_layout, args.kafka_bootstrap)
+    with layout:
+        us = _measure(args)
+    pct = {f"p{q:g}_us": round(float(np.percentile(us, q)), 1) for q in (50, 99, 99.9)}
+    print(
+        json.dumps(
+            {"bench": "kafka_hop", "messages": len(us), "rate_per_s": args.rate, **pct,
+             "cpu_layout": layout.describe()}
+        )
+    )  # fmt: skip
+    return 0
+
+
+def _measure(args: argparse.Namespace) -> npt.NDArray[np.float64]:
+    """Latency of each message after the warm-up, us."""
     topic = f"bench.kafka-hop.{uuid.uuid4().hex[:8]}"
     bus = KafkaBus(args.kafka_bootstrap)
     bus.create_topics([topic], partitions=1)
@@ -79,7 +97,4 @@ def run(args: argparse.Namespace) -> int:
         bus.delete_topics([topic])
     if len(received) < total:
         raise SystemExit(f"kafka-hop: only {len(received)} of {total} messages arrived")
-    us = np.array(received[args.warmup :], dtype=np.float64) / 1e3
-    pct = {f"p{q:g}_us": round(float(np.percentile(us, q)), 1) for q in (50, 99, 99.9)}
-    print(json.dumps({"bench": "kafka_hop", "messages": len(us), "rate_per_s": args.rate, **pct}))
-    return 0
+    return np.array(received[args.warmup :], dtype=np.float64) / 1e3

@@ -21,6 +21,7 @@ import numpy as np
 from confluent_kafka import Consumer, TopicPartition
 
 from minihft import codec
+from minihft.benchmarks._layout import LAYOUTS, CpuLayout
 from minihft.benchmarks._procs import Stack
 from minihft.bus.kafka import KafkaBus
 from minihft.records import MD_EVENT, ExecType, MdEventType, Side
@@ -48,6 +49,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--rate", type=float, default=500.0, help="market events per second")
     p.add_argument("--kafka-bootstrap", default="127.0.0.1:9092")
     p.add_argument("--partitions", type=int, default=4, help="partitions of each run topic")
+    p.add_argument(
+        "--cpu-layout",
+        choices=LAYOUTS,
+        default="split",
+        help="split: lob_engine, strategy_runner and this process on the first CPU, the local "
+        "broker on the others (benchmarks/_layout.py); none: wherever the scheduler puts them",
+    )
     p.add_argument(
         "--delivery",
         choices=("idempotent", "transactional"),
@@ -98,7 +106,9 @@ class _Acks(threading.Thread):
         )
         parts = self.c.list_topics(topic, timeout=10).topics[topic].partitions
         self.c.assign([TopicPartition(topic, p, 0) for p in parts])
-        self.rows: list[tuple[int, Any]] = []  # (receive ns, hops)
+        # (receive ns, raw value): decoding waits until the run is over, so the measuring
+        # process takes as little CPU as it can from the 2-core stack it measures.
+        self.raw: list[tuple[int, bytes]] = []
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -108,21 +118,28 @@ class _Acks(threading.Thread):
                 msgs += self.c.consume(num_messages=100, timeout=0)
             now = time.time_ns()
             for m in msgs:
-                if m.error() is not None:
-                    continue
-                b = codec.decode(m.value() or b"", codec.EXEC_REPORTS)
-                r = b.records
-                ok = (r["type"] == int(ExecType.ORDER_ACCEPTED)) & (r["account"] == ACCOUNT)
-                if ok.any():
-                    self.rows.append((now, b.hops.copy()))
+                if m.error() is None:
+                    self.raw.append((now, m.value() or b""))
         self.c.close()
+
+    def acks(self) -> list[tuple[int, Any]]:
+        """(receive ns, hop stamps) of every exec.reports batch holding one of our probe's
+        OrderAccepted reports, in arrival order."""
+        rows = []
+        for now, value in self.raw:
+            b = codec.decode(value, codec.EXEC_REPORTS)
+            r = b.records
+            if ((r["type"] == int(ExecType.ORDER_ACCEPTED)) & (r["account"] == ACCOUNT)).any():
+                rows.append((now, b.hops.copy()))
+        return rows
 
 
 def run(args: argparse.Namespace) -> int:
     total = args.warmup + args.round_trips
     txn = args.delivery == "transactional"
     commit_ms = args.commit_interval_ms or (10 if txn else 100)
-    with Stack(args.kafka_bootstrap, "bench-t2o", partitions=args.partitions) as s:
+    layout = CpuLayout.choose(args.cpu_layout, args.kafka_bootstrap)
+    with layout, Stack(args.kafka_bootstrap, "bench-t2o", partitions=args.partitions) as s:
         s.start_lob_engine(
             "--delivery", args.delivery, "--commit-interval-ms", str(commit_ms), "--linger-ms", "0"
         )
@@ -150,14 +167,19 @@ def run(args: argparse.Namespace) -> int:
             if i % 100 == 0:
                 s.check_alive()
         deadline = time.monotonic() + 30
-        while len(acks.rows) < total and time.monotonic() < deadline:
-            time.sleep(0.1)
+        # Decoding only once the acks stop arriving: decoding earlier would hold the GIL
+        # while the last round trips' receive stamps are taken.
+        seen = -1
+        while time.monotonic() < deadline and (len(acks.raw) != seen or len(acks.acks()) < total):
+            seen = len(acks.raw)
+            time.sleep(0.2)
         acks.stop.set()
         acks.join()
         bus.close()
-    rows = acks.rows[args.warmup :]
+    all_rows = acks.acks()
+    rows = all_rows[args.warmup :]
     if len(rows) < args.round_trips:
-        raise SystemExit(f"only {len(acks.rows)} of {total} acks arrived")
+        raise SystemExit(f"only {len(all_rows)} of {total} acks arrived")
     stamps = np.array([np.append(h["ts"].astype(np.int64), t) for t, h in rows if len(h) == 7])
     if len(stamps) < len(rows):
         raise SystemExit(f"{len(rows) - len(stamps)} acks without the 7 expected hop stamps")
@@ -174,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
         "hop_p99_us": {
             h: round(float(np.percentile(shares[:, k], 99)), 1) for k, h in enumerate(HOPS)
         },
+        "cpu_layout": layout.describe(),
         "lob_engine_delivery": args.delivery,
         "lob_engine_commit_interval_ms": commit_ms,
     }  # fmt: skip
