@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from minihft.benchmarks import _layout
-from minihft.benchmarks._layout import CpuLayout, local_broker_pid, parse_cpus
+from minihft.benchmarks._layout import CpuLayout, local_broker_pid
 
 CPUS = sorted(os.sched_getaffinity(0))
 needs_two = pytest.mark.skipif(len(CPUS) < 2, reason="a CPU layout needs two CPUs to split")
@@ -33,12 +33,6 @@ def stand_in() -> Iterator[subprocess.Popen[bytes]]:
 
 def affinities(pid: int) -> set[frozenset[int]]:
     return {frozenset(os.sched_getaffinity(int(t))) for t in os.listdir(f"/proc/{pid}/task")}
-
-
-def test_parse_cpus_reads_taskset_lists() -> None:
-    assert parse_cpus("0") == {0}
-    assert parse_cpus("0,2") == {0, 2}
-    assert parse_cpus("1-3,5") == {1, 2, 3, 5}
 
 
 @needs_two

@@ -15,6 +15,7 @@ back when the run ends, whatever the outcome.
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +27,14 @@ from minihft.runtime.stack import ROOT
 LAYOUTS = ("split", "none")
 
 
-def parse_cpus(text: str) -> set[int]:
-    """'0', '0,2', '1-3' -> CPU numbers (the taskset -c syntax)."""
-    out: set[int] = set()
-    for part in text.split(","):
-        lo, _, hi = part.strip().partition("-")
-        out.update(range(int(lo), int(hi or lo) + 1))
-    return out
+def add_cpu_layout_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cpu-layout",
+        choices=LAYOUTS,
+        default="split",
+        help="split: this process and the services it starts on the first CPU, the local broker "
+        "on the others (benchmarks/_layout.py); none: wherever the scheduler puts them",
+    )
 
 
 def local_broker_pid(bootstrap: str) -> int | None:

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from minihft.benchmarks._layout import LAYOUTS, CpuLayout
+from minihft.benchmarks._layout import CpuLayout, add_cpu_layout_option
 from minihft.bus.kafka import KafkaBus
 
 
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--warmup", type=int, default=500)
     p.add_argument("--rate", type=float, default=500.0, help="messages per second")
     p.add_argument("--kafka-bootstrap", default="127.0.0.1:9092")
-    p.add_argument("--cpu-layout", choices=LAYOUTS, default="split", help="as in tick-to-order")
+    add_cpu_layout_option(p)
     p.set_defaults(handler=run)
 
 

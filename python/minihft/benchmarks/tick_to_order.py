@@ -21,7 +21,7 @@ import numpy as np
 from confluent_kafka import Consumer, TopicPartition
 
 from minihft import codec
-from minihft.benchmarks._layout import LAYOUTS, CpuLayout
+from minihft.benchmarks._layout import CpuLayout, add_cpu_layout_option
 from minihft.benchmarks._procs import Stack
 from minihft.bus.kafka import KafkaBus
 from minihft.records import MD_EVENT, ExecType, MdEventType, Side
@@ -49,13 +49,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--rate", type=float, default=500.0, help="market events per second")
     p.add_argument("--kafka-bootstrap", default="127.0.0.1:9092")
     p.add_argument("--partitions", type=int, default=4, help="partitions of each run topic")
-    p.add_argument(
-        "--cpu-layout",
-        choices=LAYOUTS,
-        default="split",
-        help="split: lob_engine, strategy_runner and this process on the first CPU, the local "
-        "broker on the others (benchmarks/_layout.py); none: wherever the scheduler puts them",
-    )
+    add_cpu_layout_option(p)
     p.add_argument(
         "--delivery",
         choices=("idempotent", "transactional"),
@@ -109,6 +103,8 @@ class _Acks(threading.Thread):
         # (receive ns, raw value): decoding waits until the run is over, so the measuring
         # process takes as little CPU as it can from the 2-core stack it measures.
         self.raw: list[tuple[int, bytes]] = []
+        self._acks: list[tuple[int, Any]] = []
+        self._decoded = 0  # raw[:_decoded] are in _acks (or were not ours)
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -124,14 +120,16 @@ class _Acks(threading.Thread):
 
     def acks(self) -> list[tuple[int, Any]]:
         """(receive ns, hop stamps) of every exec.reports batch holding one of our probe's
-        OrderAccepted reports, in arrival order."""
-        rows = []
-        for now, value in self.raw:
+        OrderAccepted reports, in arrival order. Each message is decoded once, by the first call
+        that sees it."""
+        end = len(self.raw)
+        for now, value in self.raw[self._decoded : end]:
             b = codec.decode(value, codec.EXEC_REPORTS)
             r = b.records
             if ((r["type"] == int(ExecType.ORDER_ACCEPTED)) & (r["account"] == ACCOUNT)).any():
-                rows.append((now, b.hops.copy()))
-        return rows
+                self._acks.append((now, b.hops.copy()))
+        self._decoded = end
+        return self._acks
 
 
 def run(args: argparse.Namespace) -> int:
