@@ -17,13 +17,16 @@ needs_two = pytest.mark.skipif(len(CPUS) < 2, reason="a CPU layout needs two CPU
 
 @pytest.fixture
 def stand_in() -> Iterator[subprocess.Popen[bytes]]:
-    """Stands for the broker: a process of four threads, each of which must be pinned."""
+    """Stands for the broker: a process of four threads, each of which must be pinned; a line on
+    its stdin starts one more, as the JVM adds compiler and GC threads while it warms up."""
     code = (
-        "import threading, time\n"
-        "for _ in range(3): threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+        "import sys, threading, time\n"
+        "def more(): threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+        "for _ in range(3): more()\n"
+        "for _ in sys.stdin: more()\n"
         "time.sleep(30)"
     )
-    p = subprocess.Popen(["python3", "-c", code])
+    p = subprocess.Popen(["python3", "-c", code], stdin=subprocess.PIPE)
     while len(os.listdir(f"/proc/{p.pid}/task")) < 4:
         pass
     yield p
@@ -52,6 +55,21 @@ def test_pins_every_thread_of_both_sides_and_restores_them(
         assert child.stdout.strip() == str([CPUS[0]])  # services started inside inherit it
         assert layout.describe() == {"stack_cpus": [CPUS[0]], "broker_cpus": CPUS[1:]}
     assert os.sched_getaffinity(0) == mine_before
+    assert affinities(stand_in.pid) == broker_before
+
+
+@needs_two
+def test_a_thread_started_while_pinned_gets_the_previous_set_too(
+    stand_in: subprocess.Popen[bytes],
+) -> None:
+    broker_before = affinities(stand_in.pid)
+    with CpuLayout(None, {CPUS[-1]}, stand_in.pid):
+        assert stand_in.stdin is not None
+        stand_in.stdin.write(b"start a thread\n")
+        stand_in.stdin.flush()
+        while len(os.listdir(f"/proc/{stand_in.pid}/task")) < 5:
+            pass
+        assert affinities(stand_in.pid) == {frozenset({CPUS[-1]})}  # the new one inherited it
     assert affinities(stand_in.pid) == broker_before
 
 

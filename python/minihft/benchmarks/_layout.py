@@ -67,8 +67,8 @@ def _threads(pid: int) -> list[int]:
         return []
 
 
-def _pin(pid: int, cpus: set[int]) -> dict[int, set[int]]:
-    """Pins every thread of `pid`; returns each thread's previous CPU set."""
+def _pin(pid: int, cpus: set[int]) -> tuple[int, dict[int, set[int]]]:
+    """Pins every thread of `pid`; returns the pid and each thread's previous CPU set."""
     before: dict[int, set[int]] = {}
     for tid in _threads(pid):
         try:
@@ -76,7 +76,18 @@ def _pin(pid: int, cpus: set[int]) -> dict[int, set[int]]:
             os.sched_setaffinity(tid, cpus)
         except OSError:  # the thread ended in between
             continue
-    return before
+    return pid, before
+
+
+def _unpin(pid: int, before: dict[int, set[int]]) -> None:
+    """Gives every thread of `pid` its CPU set back. A thread started while pinned (the JVM adds
+    compiler and GC threads as it warms up) inherited the pin: it gets the main thread's set."""
+    default = before.get(pid) or os.sched_getaffinity(0)
+    for tid in _threads(pid):
+        try:
+            os.sched_setaffinity(tid, before.get(tid, default))
+        except OSError:
+            continue
 
 
 @dataclass
@@ -87,7 +98,7 @@ class CpuLayout:
     stack: set[int] | None = None
     broker: set[int] | None = None
     broker_pid: int | None = None
-    _restore: list[tuple[int, set[int]]] = field(default_factory=list)
+    _restore: list[tuple[int, dict[int, set[int]]]] = field(default_factory=list)
 
     @classmethod
     def choose(cls, layout: str, bootstrap: str) -> CpuLayout:
@@ -99,19 +110,16 @@ class CpuLayout:
 
     def __enter__(self) -> CpuLayout:
         if self.stack is not None:
-            self._restore += _pin(os.getpid(), self.stack).items()
+            self._restore.append(_pin(os.getpid(), self.stack))
         if self.broker is not None and self.broker_pid is not None:
-            self._restore += _pin(self.broker_pid, self.broker).items()
+            self._restore.append(_pin(self.broker_pid, self.broker))
         return self
 
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for tid, cpus in self._restore:
-            try:
-                os.sched_setaffinity(tid, cpus)
-            except OSError:
-                continue
+        for pid, before in self._restore:
+            _unpin(pid, before)
         self._restore.clear()
 
     def describe(self) -> dict[str, Any] | str:
